@@ -1,0 +1,339 @@
+"""``Client``: HTTP session, timeouts, retries, and translation of responses into results or errors.
+
+This is the only module that imports ``requests``; its exceptions are translated here, once.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from capnb import __version__
+from capnb.auth import OAUTH_HEADER, TOKEN_PATH, Auth, BasicAuth, OAuth
+from capnb.config import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    DEFAULT_WORKERS,
+    is_loopback,
+    resolve_host,
+    settings_from_env,
+)
+from capnb.errors import (
+    ApiError,
+    AuthenticationError,
+    ConfigError,
+    ResponseFormatError,
+    TransportError,
+    api_error_class,
+)
+from capnb.models import ActionSummary, Promotion
+from capnb.parse import parse_action_summary, parse_promotion, raise_for_envelope
+from capnb.validation import (
+    check_activity_id,
+    check_id,
+    check_non_negative_int,
+    check_positive_number,
+)
+
+__all__ = ["Client", "Throttle", "connect"]
+
+log = logging.getLogger("capnb")
+
+RETRYABLE_STATUSES = frozenset({429, 461, 500, 502, 503, 504, 521})
+REQUEST_ID_HEADER = "X-Cap-Requestid"
+SUMMARY_PATH = "/v3/customers/{customer_id}/customerPromotionDetails/actionSummary"
+PROMOTION_PATH = "/api_gateway/loyalty/v1/programs/{program_id}/promotions/{promotion_id}/get"
+
+
+class Throttle(Protocol):
+    """What a rate limiter offers the client: one permit per HTTP attempt, news of each 429."""
+
+    def acquire(self) -> None: ...
+
+    def on_rate_limited(self, retry_after: float | None) -> None: ...
+
+
+class _Session(requests.Session):
+    """A session that also drops the OAuth header when a redirect leaves the original host."""
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest,
+                     response: requests.Response) -> None:
+        if self.should_strip_auth(response.request.url, prepared_request.url):
+            prepared_request.headers.pop(OAUTH_HEADER, None)
+        super().rebuild_auth(prepared_request, response)
+
+
+class Client:
+    """A connection to one Capillary cluster (or the sandbox; the client cannot tell).
+
+    Parameters
+    ----------
+    host : str
+        A cluster preset (``eu``, ``apac``, ``apac2``, ``us``, ``north-america``, ``china``) or a
+        URL. Plain ``http://`` is only accepted for loopback addresses.
+    auth : BasicAuth or OAuth
+    timeout : float
+        Seconds for connecting and for each read; every request has one.
+    max_retries : int
+        Retries after the first attempt on connection errors, timeouts, 429, 461, 500, 502, 503,
+        504 and 521, with exponential backoff and full jitter, honouring ``Retry-After``.
+    user_agent : str, optional
+    pool_size : int
+        Keep-alive connections kept open, at least the number of threads sharing the client.
+
+    Examples
+    --------
+    >>> client = Client("eu", BasicAuth("store.server", "server123"))  # doctest: +SKIP
+    >>> client.action_summary(388597285, 3334, 1133600978).points      # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        host: str,
+        auth: Auth,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        user_agent: str | None = None,
+        pool_size: int = DEFAULT_WORKERS,
+        backoff: float = DEFAULT_BACKOFF,
+    ) -> None:
+        if not isinstance(auth, Auth):
+            raise ConfigError(f"auth must be capnb.BasicAuth or capnb.OAuth, got {type(auth).__name__}")
+        self.base_url = resolve_host(host)
+        self.auth = auth
+        self.timeout = float(check_positive_number("timeout", timeout))
+        self.max_retries = check_non_negative_int("max_retries", max_retries)
+        self.backoff = float(check_positive_number("backoff", backoff))
+        self.user_agent = user_agent or f"capnb/{__version__}"
+        self.pool_size = int(check_positive_number("pool_size", pool_size, integer=True))
+        self._session = _Session()
+        self._session.trust_env = False  # no .netrc credentials or proxy surprises
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.pool_size, max_retries=0)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._session.headers.update({"User-Agent": self.user_agent, "Accept": "application/json"})
+
+    @property
+    def is_loopback(self) -> bool:
+        """True when the host is this machine (the sandbox, typically)."""
+        return is_loopback(self.base_url)
+
+    def __repr__(self) -> str:
+        return f"Client(host={self.base_url!r}, auth={self.auth!r})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._session.close()
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def action_summary(self, customer_id: int | str, program_id: int | str,
+                       promotion_id: int | str, activity_id: str | None = None) -> ActionSummary:
+        """Fetch one customer's benefits in one promotion.
+
+        Returns an ``ActionSummary``; a customer with no benefits (warning 8116) gives one with
+        ``empty == True``. Raises ``CustomerNotFound``, ``ProgramNotFound``,
+        ``PromotionNotFound`` or another ``ApiError``.
+        """
+        payload, request_id = self.fetch_summary_payload(customer_id, program_id, promotion_id,
+                                                         activity_id)
+        return parse_action_summary(payload, request_id=request_id)
+
+    def fetch_summary_payload(
+        self, customer_id: int | str, program_id: int | str, promotion_id: int | str,
+        activity_id: str | None = None, *, throttle: Throttle | None = None,
+    ) -> tuple[dict[str, Any], str | None]:
+        """Fetch the decoded, error-checked JSON of one action summary and its request id."""
+        path = SUMMARY_PATH.format(customer_id=check_id("customer_id", customer_id))
+        params: dict[str, Any] = {"programId": check_id("program_id", program_id),
+                                  "promotionId": check_id("promotion_id", promotion_id)}
+        activity = check_activity_id(activity_id)
+        if activity is not None:
+            params["activityId"] = activity
+        return self.get_json(path, params, throttle=throttle)
+
+    def promotion(self, program_id: int | str, promotion_id: int | str) -> Promotion:
+        """Fetch a promotion's configuration, rules and restrictions."""
+        path = PROMOTION_PATH.format(program_id=check_id("program_id", program_id),
+                                     promotion_id=check_id("promotion_id", promotion_id))
+        payload, request_id = self.get_json(path)
+        return parse_promotion(payload, request_id=request_id)
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None, *,
+                 throttle: Throttle | None = None) -> tuple[dict[str, Any], str | None]:
+        """GET ``path`` with auth, retries and error translation; return ``(json, request_id)``."""
+        renewed = False
+        attempt = 0
+        while True:
+            headers = self.auth.headers(self._generate_token)
+            if throttle is not None:
+                throttle.acquire()
+            try:
+                response = self._send("GET", path, params=params, headers=headers)
+            except TransportError as exc:
+                if attempt >= self.max_retries:
+                    raise
+                attempt += 1
+                self._sleep_before_retry(attempt, None, str(exc))
+                continue
+            status = response.status_code
+            request_id = response.headers.get(REQUEST_ID_HEADER)
+            if status == 401 and not renewed and self.auth.renew_after_401(headers):
+                renewed = True
+                continue
+            if status in RETRYABLE_STATUSES and attempt < self.max_retries:
+                retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+                if status == 429 and throttle is not None:
+                    throttle.on_rate_limited(retry_after)
+                attempt += 1
+                self._sleep_before_retry(attempt, retry_after, f"HTTP {status}", request_id)
+                continue
+            return self._decode(response, request_id), request_id
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = self.base_url + path
+        started = time.perf_counter()
+        try:
+            response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+            response.content  # read the body now so a reset mid-body is a TransportError here
+        except requests.exceptions.Timeout as exc:
+            raise TransportError(f"{method} {path} timed out after {self.timeout:g} s") from exc
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(f"{method} {path} failed: {type(exc).__name__}") from exc
+        log.debug("%s %s -> %s in %.0f ms (request id %s)", method, path, response.status_code,
+                  (time.perf_counter() - started) * 1000, response.headers.get(REQUEST_ID_HEADER))
+        return response
+
+    def _sleep_before_retry(self, attempt: int, retry_after: float | None, reason: str,
+                            request_id: str | None = None) -> None:
+        if retry_after is not None:
+            delay = min(retry_after, DEFAULT_MAX_BACKOFF)
+        else:
+            delay = random.uniform(0, min(DEFAULT_MAX_BACKOFF, self.backoff * 2 ** (attempt - 1)))
+        log.info("retry %d/%d in %.2f s after %s (request id %s)", attempt, self.max_retries,
+                 delay, reason, request_id)
+        time.sleep(delay)
+
+    def _decode(self, response: requests.Response, request_id: str | None) -> dict[str, Any]:
+        status = response.status_code
+        body = response.content
+        try:
+            payload = json.loads(body) if body else None
+        except (ValueError, UnicodeDecodeError):
+            payload = None
+        if 200 <= status < 300:
+            if not isinstance(payload, dict):
+                raise ResponseFormatError("expected a JSON object", http_status=status,
+                                          request_id=request_id, excerpt=_excerpt(body))
+            raise_for_envelope(payload, http_status=status, request_id=request_id)
+            return payload
+        if isinstance(payload, dict):
+            raise_for_envelope(payload, http_status=status, request_id=request_id)
+        error_class = api_error_class(None, status)
+        reason = response.reason or "error"
+        message = f"HTTP {status} {reason}"
+        if error_class is ApiError and 300 <= status < 400:
+            message = f"unexpected redirect (HTTP {status}); not followed with credentials"
+        raise error_class(message, code=None, http_status=status, request_id=request_id)
+
+    def _generate_token(self, client_key: str, client_secret: str) -> tuple[str, float]:
+        attempt = 0
+        while True:
+            try:
+                response = self._send("POST", TOKEN_PATH,
+                                      json={"key": client_key, "secret": client_secret})
+            except TransportError:
+                if attempt >= self.max_retries:
+                    raise
+                attempt += 1
+                self._sleep_before_retry(attempt, None, "token request failed")
+                continue
+            request_id = response.headers.get(REQUEST_ID_HEADER)
+            if response.status_code in RETRYABLE_STATUSES and attempt < self.max_retries:
+                attempt += 1
+                self._sleep_before_retry(
+                    attempt, _retry_after_seconds(response.headers.get("Retry-After")),
+                    f"HTTP {response.status_code} on token request", request_id)
+                continue
+            if response.status_code == 401:
+                raise AuthenticationError("OAuth client key or secret rejected", code=401,
+                                          http_status=401, request_id=request_id)
+            payload = self._decode(response, request_id)
+            data = payload.get("data")
+            token = data.get("accessToken") if isinstance(data, dict) else None
+            ttl = data.get("ttlSeconds") if isinstance(data, dict) else None
+            if not isinstance(token, str) or not token:
+                raise ResponseFormatError("token response has no data.accessToken",
+                                          http_status=response.status_code, request_id=request_id)
+            if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
+                ttl = 3600  # documented default lifetime
+            return token, float(ttl)
+
+    # -- many customers ------------------------------------------------------------------------
+
+    def cohort(self, customer_ids: Any, program_id: int | str, promotion_id: int | str,
+               activity_id: str | None = None, **kwargs: Any) -> Any:
+        """Shortcut for ``capnb.fetch_cohort(self, ...)``."""
+        from capnb.cohort import fetch_cohort
+
+        return fetch_cohort(self, customer_ids, program_id, promotion_id, activity_id, **kwargs)
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Parse ``Retry-After`` (seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _excerpt(body: bytes, limit: int = 120) -> str:
+    return body[:limit].decode("utf-8", errors="replace")
+
+
+def connect(**client_kwargs: Any) -> Client:
+    """Build a ``Client`` from ``CAPILLARY_*`` environment variables.
+
+    ``CAPILLARY_HOST`` plus either ``CAPILLARY_TILL_ID`` + ``CAPILLARY_PASSWORD`` (or
+    ``CAPILLARY_PASSWORD_MD5``) or ``CAPILLARY_CLIENT_KEY`` + ``CAPILLARY_CLIENT_SECRET``.
+    Raises ``ConfigError`` naming the variables when they are missing; never falls back to the
+    sandbox.
+    """
+    settings = settings_from_env()
+    auth: Auth
+    if settings.client_key and settings.client_secret:
+        auth = OAuth(settings.client_key, settings.client_secret)
+    elif settings.password:
+        auth = BasicAuth(settings.till_id or "", settings.password)
+    else:
+        auth = BasicAuth.from_md5(settings.till_id or "", settings.password_md5 or "")
+    return Client(settings.host, auth, **client_kwargs)
+
+

@@ -1,0 +1,130 @@
+"""Configuration: cluster presets, defaults, and reading the environment.
+
+This is the only module that reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from capnb.errors import ConfigError
+
+HOST_PRESETS: dict[str, str] = {
+    "eu": "https://eu.api.capillarytech.com",
+    "apac": "https://apac.api.capillarytech.com",
+    "apac2": "https://apac2.api.capillarytech.com",
+    "us": "https://us.api.capillarytech.com",
+    "north-america": "https://north-america.api.capillarytech.com",
+    "china": "https://api.capillarytech.cn.com",
+}
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds to wait for connect and for each read; every request has a timeout."""
+DEFAULT_MAX_RETRIES = 5
+"""Retries after the first attempt for retryable failures (connection, timeout, 429, 5xx)."""
+DEFAULT_BACKOFF = 0.5
+"""Base of the exponential backoff in seconds: 0.5, 1, 2, 4, ... with full jitter."""
+DEFAULT_MAX_BACKOFF = 30.0
+"""No single wait between retries is longer than this (a longer Retry-After is capped here)."""
+DEFAULT_REMOTE_RATE_LIMIT = 100
+"""Requests per minute used for non-loopback hosts unless told otherwise: the smallest limit the
+Capillary docs mention (demo clusters), so a default run can never trip a brand's limit."""
+DEFAULT_WORKERS = 16
+
+ENV_HOST = "CAPILLARY_HOST"
+ENV_TILL_ID = "CAPILLARY_TILL_ID"
+ENV_PASSWORD = "CAPILLARY_PASSWORD"
+ENV_PASSWORD_MD5 = "CAPILLARY_PASSWORD_MD5"
+ENV_CLIENT_KEY = "CAPILLARY_CLIENT_KEY"
+ENV_CLIENT_SECRET = "CAPILLARY_CLIENT_SECRET"
+ENV_VARIABLES = (ENV_HOST, ENV_TILL_ID, ENV_PASSWORD, ENV_PASSWORD_MD5, ENV_CLIENT_KEY,
+                 ENV_CLIENT_SECRET)
+
+_HOW_TO_CONFIGURE = (
+    f"Set {ENV_HOST} (a cluster preset such as 'eu' or an https:// URL) and either "
+    f"{ENV_TILL_ID} + {ENV_PASSWORD} (or {ENV_PASSWORD_MD5}) for Basic auth, or "
+    f"{ENV_CLIENT_KEY} + {ENV_CLIENT_SECRET} for OAuth. To work offline instead, use the "
+    "embedded sandbox: `with capnb.sandbox.Sandbox() as sb: client = sb.client()`."
+)
+
+
+def is_loopback(url: str) -> bool:
+    """True when ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_host(host: str) -> str:
+    """Turn a cluster preset or URL into a base URL without trailing slash.
+
+    HTTPS is required for every host that is not loopback.
+    """
+    if not isinstance(host, str) or not host.strip():
+        raise ConfigError(f"host must be a cluster preset ({', '.join(HOST_PRESETS)}) or a URL")
+    host = host.strip()
+    if host.lower() in HOST_PRESETS:
+        return HOST_PRESETS[host.lower()]
+    if "://" not in host:
+        host = "https://" + host
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"host {host!r} is neither a cluster preset nor an http(s) URL")
+    if parts.scheme == "http" and not is_loopback(host):
+        raise ConfigError(
+            f"host {host!r} uses plain http: credentials would travel unencrypted. "
+            "Use https:// (plain http is only allowed for loopback addresses such as the sandbox)."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"host {host!r} must not carry a query string or fragment")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+@dataclass(frozen=True, repr=False)
+class EnvSettings:
+    """Connection settings read from the environment. Its repr never shows secrets."""
+
+    host: str
+    till_id: str | None = None
+    password: str | None = None
+    password_md5: str | None = None
+    client_key: str | None = None
+    client_secret: str | None = None
+
+    def __repr__(self) -> str:
+        scheme = "oauth" if self.client_key else "basic"
+        return f"EnvSettings(host={self.host!r}, auth={scheme})"
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> EnvSettings:
+    """Read connection settings from ``environ`` (default ``os.environ``).
+
+    Raises ``ConfigError`` naming every variable when the configuration is incomplete.
+    """
+    env = os.environ if environ is None else environ
+    values = {name: (env.get(name) or "").strip() or None for name in ENV_VARIABLES}
+    host = values[ENV_HOST]
+    if not host:
+        raise ConfigError(f"{ENV_HOST} is not set. {_HOW_TO_CONFIGURE}")
+    basic = values[ENV_TILL_ID] and (values[ENV_PASSWORD] or values[ENV_PASSWORD_MD5])
+    oauth = values[ENV_CLIENT_KEY] and values[ENV_CLIENT_SECRET]
+    if not (basic or oauth):
+        present = [name for name in ENV_VARIABLES[1:] if values[name]]
+        have = f" (found only: {', '.join(present)})" if present else ""
+        raise ConfigError(f"No complete credentials in the environment{have}. {_HOW_TO_CONFIGURE}")
+    return EnvSettings(
+        host=host,
+        till_id=values[ENV_TILL_ID],
+        password=values[ENV_PASSWORD],
+        password_md5=values[ENV_PASSWORD_MD5],
+        client_key=values[ENV_CLIENT_KEY],
+        client_secret=values[ENV_CLIENT_SECRET],
+    )

@@ -1,0 +1,196 @@
+"""Every exception and warning capnb raises.
+
+::
+
+    CapnbError
+    ├── ConfigError            (also ValueError) missing or bad configuration
+    ├── ValidationError        (also ValueError) bad argument, raised before any request
+    ├── TransportError         connection failed, timed out or was reset
+    ├── ResponseFormatError    body that is not the documented JSON
+    ├── StoreError             local Parquet store unusable
+    └── ApiError               the API answered with an error code
+        ├── BadRequest             400, missing/invalid parameters
+        ├── AuthenticationError    401
+        ├── PermissionDenied       403 / 4000
+        ├── NotFound
+        │   ├── CustomerNotFound   9002
+        │   ├── ProgramNotFound    9001, 2010
+        │   └── PromotionNotFound  3013, 4029
+        ├── RateLimited            429 after all retries
+        └── ServerError            5xx after all retries
+
+    CapnbWarning (UserWarning)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BadRequest",
+    "CapnbError",
+    "CapnbWarning",
+    "ConfigError",
+    "CustomerNotFound",
+    "NotFound",
+    "PermissionDenied",
+    "ProgramNotFound",
+    "PromotionNotFound",
+    "RateLimited",
+    "ResponseFormatError",
+    "ServerError",
+    "StoreError",
+    "TransportError",
+    "ValidationError",
+    "api_error_class",
+]
+
+
+class CapnbError(Exception):
+    """Root of every error capnb raises."""
+
+
+class CapnbWarning(UserWarning):
+    """Something the analyst should know that does not stop the work."""
+
+
+class ConfigError(CapnbError, ValueError):
+    """Configuration (environment, config file, host) is missing or invalid."""
+
+
+class ValidationError(CapnbError, ValueError):
+    """An argument is invalid; raised before any request is sent.
+
+    ``parameter`` names the offending argument.
+    """
+
+    def __init__(self, parameter: str, message: str) -> None:
+        self.parameter = parameter
+        super().__init__(f"{parameter}: {message}")
+
+
+class TransportError(CapnbError):
+    """The request never got a complete HTTP answer (connection, timeout, reset)."""
+
+
+class StoreError(CapnbError):
+    """The local store cannot be read or written."""
+
+
+class ResponseFormatError(CapnbError):
+    """The response body is not the JSON the API documents.
+
+    Carries ``http_status``, ``request_id`` and a short ``excerpt`` of the body.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        excerpt: str = "",
+    ) -> None:
+        self.http_status = http_status
+        self.request_id = request_id
+        self.excerpt = excerpt
+        detail = message
+        if http_status is not None:
+            detail += f" (HTTP {http_status})"
+        if excerpt:
+            detail += f"; body starts: {excerpt!r}"
+        super().__init__(detail)
+
+
+class ApiError(CapnbError):
+    """The API reported an error.
+
+    Attributes: ``code`` (Capillary's code: int, str or None), ``message``, ``http_status``,
+    ``request_id`` (the ``X-Cap-Requestid`` header, to quote to Capillary support).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | str | None = None,
+        http_status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.request_id = request_id
+        parts = [f"code {code}" if code is not None else None,
+                 f"HTTP {http_status}" if http_status is not None else None,
+                 f"request id {request_id}" if request_id else None]
+        suffix = ", ".join(p for p in parts if p)
+        super().__init__(f"{message} ({suffix})" if suffix else message)
+
+
+class BadRequest(ApiError):
+    """The request was malformed or missed a required parameter (HTTP 400)."""
+
+
+class AuthenticationError(ApiError):
+    """Credentials were rejected (HTTP 401)."""
+
+
+class PermissionDenied(ApiError):
+    """The credentials may not access this resource (HTTP 403, code 4000)."""
+
+
+class NotFound(ApiError):
+    """A customer, program or promotion does not exist."""
+
+
+class CustomerNotFound(NotFound):
+    """Code 9002: no customer with this id."""
+
+
+class ProgramNotFound(NotFound):
+    """Codes 9001 and 2010: no program with this id in the org."""
+
+
+class PromotionNotFound(NotFound):
+    """Codes 3013 and 4029: no promotion with this id in the program."""
+
+
+class RateLimited(ApiError):
+    """HTTP 429 persisted after every retry."""
+
+
+class ServerError(ApiError):
+    """A 5xx (or Capillary's 461/521) persisted after every retry."""
+
+
+_BY_CODE: dict[int, type[ApiError]] = {
+    9002: CustomerNotFound,
+    9001: ProgramNotFound,
+    2010: ProgramNotFound,
+    3013: PromotionNotFound,
+    4029: PromotionNotFound,
+    4000: PermissionDenied,
+    400: BadRequest,
+    401: AuthenticationError,
+    403: PermissionDenied,
+}
+
+
+def api_error_class(code: int | str | None, http_status: int | None) -> type[ApiError]:
+    """Return the most specific ``ApiError`` subclass for a Capillary code and HTTP status."""
+    try:
+        numeric = int(code) if code is not None else None
+    except (TypeError, ValueError):
+        numeric = None
+    if numeric in _BY_CODE:
+        return _BY_CODE[numeric]
+    if http_status == 429:
+        return RateLimited
+    if http_status is not None and (http_status >= 500 or http_status == 461):
+        return ServerError
+    if http_status in _BY_CODE:
+        return _BY_CODE[http_status]
+    if http_status == 404:
+        return NotFound
+    return ApiError

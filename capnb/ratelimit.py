@@ -1,0 +1,73 @@
+"""A client-side rate limiter shared by all workers of a cohort fetch.
+
+Two rules together: permits are spaced at least ``60 / limit`` seconds apart (a smooth rate, no
+bursts), and a log of recent permits guarantees that no sliding window of ``window`` seconds holds
+more than ``limit`` of them. A 429 from the server pauses every worker.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+from capnb.validation import check_positive_number
+
+# Requests leave here and reach the server a few milliseconds later, not always in the same
+# order; counting the window slightly longer than the server's 60 s absorbs that jitter.
+WINDOW_MARGIN_SECONDS = 0.5
+# Pause after a 429 without Retry-After; doubles on each consecutive 429, up to a minute.
+DEFAULT_429_PAUSE = 1.0
+
+
+class RateLimiter:
+    """At most ``per_minute`` permits in any sliding minute, shared by all threads.
+
+    >>> limiter = RateLimiter(600)
+    >>> limiter.acquire()  # returns at once; the next waits about 0.1 s
+    """
+
+    def __init__(self, per_minute: float, *, window: float = 60.0,
+                 clock=time.monotonic, sleep=time.sleep) -> None:
+        self.per_minute = float(check_positive_number("rate_limit", per_minute))
+        self.window = window + WINDOW_MARGIN_SECONDS
+        self.capacity = max(1, int(self.per_minute * window / 60.0))
+        self.spacing = window / self.per_minute
+        self._clock, self._sleep = clock, sleep
+        self._log: deque[float] = deque()
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._pause = DEFAULT_429_PAUSE
+        self._lock = threading.Lock()
+        self.rate_limited = 0
+        self.permits = 0
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(per_minute={self.per_minute:g})"
+
+    def acquire(self) -> None:
+        """Block until one more request may be sent, then record it."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._log and now - self._log[0] >= self.window:
+                    self._log.popleft()
+                ready_at = max(self._next_slot, self._paused_until)
+                if len(self._log) >= self.capacity:
+                    ready_at = max(ready_at, self._log[0] + self.window)
+                if ready_at <= now:
+                    self._log.append(now)
+                    self._next_slot = now + self.spacing
+                    self.permits += 1
+                    self._pause = max(DEFAULT_429_PAUSE, self._pause / 2)
+                    return
+                wait = ready_at - now
+            self._sleep(min(wait, 1.0))
+
+    def on_rate_limited(self, retry_after: float | None) -> None:
+        """The server answered 429: pause every worker (``Retry-After`` or a growing pause)."""
+        with self._lock:
+            self.rate_limited += 1
+            pause = retry_after if retry_after is not None else self._pause
+            self._pause = min(60.0, self._pause * 2)
+            self._paused_until = max(self._paused_until, self._clock() + pause)

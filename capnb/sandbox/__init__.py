@@ -1,0 +1,26 @@
+"""The embedded sandbox: a local, seeded emulation of the Capillary endpoints capnb uses.
+
+``data`` generates the org, program, promotions and per-customer events deterministically from a
+seed; ``server`` serves them over HTTP exactly in the documented shapes. Nothing here imports
+the client (only :meth:`Sandbox.client` does, lazily).
+"""
+
+from capnb.sandbox.data import SANDBOX_AS_OF, Event, SandboxData
+from capnb.sandbox.server import (
+    SANDBOX_CLIENT_KEY,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_PASSWORD,
+    SANDBOX_TILL_ID,
+    Sandbox,
+)
+
+__all__ = [
+    "SANDBOX_AS_OF",
+    "SANDBOX_CLIENT_KEY",
+    "SANDBOX_CLIENT_SECRET",
+    "SANDBOX_PASSWORD",
+    "SANDBOX_TILL_ID",
+    "Event",
+    "Sandbox",
+    "SandboxData",
+]

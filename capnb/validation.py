@@ -1,0 +1,65 @@
+"""Argument checks shared by every public function; they run before any request is sent."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from capnb.errors import ValidationError
+
+_DIGITS = re.compile(r"\d+")
+MAX_ID = 2**63 - 1  # the API's ids are Java longs
+
+
+def check_id(name: str, value: Any) -> int:
+    """Return ``value`` as a positive int; raise ``ValidationError`` naming ``name`` otherwise.
+
+    Accepts ints and strings of digits (surrounding blanks ignored). Rejects bool, float, negative
+    or zero, empty strings and None.
+
+    >>> check_id("customer_id", "388597285")
+    388597285
+    """
+    if isinstance(value, bool) or value is None:
+        raise ValidationError(name, f"must be a positive integer id, got {value!r}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ValidationError(name, f"must be a positive integer id, got {shown}")
+    if not 0 < number <= MAX_ID:
+        raise ValidationError(name, f"must be a positive integer id below 2**63, got {number}")
+    return number
+
+
+def check_activity_id(value: Any, name: str = "activity_id") -> str | None:
+    """Return a stripped non-empty activity id, or None when ``value`` is None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(name, f"must be a non-empty string or None, got {value!r}")
+    return value.strip()
+
+
+def check_positive_number(name: str, value: Any, *, allow_none: bool = False,
+                          integer: bool = False) -> float | int | None:
+    """Return ``value`` when it is a finite number > 0 (an int when ``integer``)."""
+    if value is None and allow_none:
+        return None
+    valid = isinstance(value, int | float) and not isinstance(value, bool)
+    if valid and integer:
+        valid = isinstance(value, int)
+    if not valid or not math.isfinite(value) or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise ValidationError(name, f"must be {kind}{' or None' if allow_none else ''}, got {value!r}")
+    return value
+
+
+def check_non_negative_int(name: str, value: Any) -> int:
+    """Return ``value`` when it is an int >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(name, f"must be an integer >= 0, got {value!r}")
+    return value

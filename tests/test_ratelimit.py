@@ -1,0 +1,91 @@
+"""RateLimiter: sliding-window guarantee and 429 pauses, with a fake clock and real threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from capnb.errors import ValidationError
+from capnb.ratelimit import RateLimiter
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += max(seconds, 1e-6)
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    best, start = 0, 0
+    for end in range(len(times)):
+        while times[end] - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.mark.parametrize("limit", [1, 7, 100, 600, 1000])
+def test_no_window_over_the_limit_and_rate_close_to_it(limit):
+    clock = FakeClock()
+    limiter = RateLimiter(limit, clock=clock, sleep=clock.sleep)
+    times = []
+    for _ in range(limit * 3):
+        limiter.acquire()
+        times.append(clock.now)
+    assert max_in_window(times, 60.0) <= limit
+    achieved = (len(times) - 1) / (times[-1] - times[0]) * 60
+    assert achieved >= 0.95 * limit
+
+
+def test_pause_after_429_uses_retry_after():
+    clock = FakeClock()
+    limiter = RateLimiter(6000, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.on_rate_limited(5.0)
+    limiter.acquire()
+    assert clock.now >= 5.0 and limiter.rate_limited == 1
+
+
+def test_pause_grows_without_retry_after():
+    clock = FakeClock()
+    limiter = RateLimiter(6000, clock=clock, sleep=clock.sleep)
+    limiter.on_rate_limited(None)
+    limiter.on_rate_limited(None)
+    limiter.acquire()
+    assert clock.now >= 2.0
+
+
+def test_threads_share_the_limit():
+    limiter = RateLimiter(1200)  # one permit every 50 ms, real clock
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(3):
+            limiter.acquire()
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stamps.sort()
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert len(stamps) == 24 and min(gaps) >= 0.045
+
+
+@pytest.mark.parametrize("bad", [0, -5, float("nan"), "600", None, True])
+def test_bad_limits(bad):
+    with pytest.raises(ValidationError, match="rate_limit"):
+        RateLimiter(bad)
