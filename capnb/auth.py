@@ -1,4 +1,4 @@
-"""Capillary authentication schemes: ``BasicAuth`` (till id + MD5) and ``OAuth`` (client credentials).
+"""Capillary authentication: ``BasicAuth`` (till id + MD5) and ``OAuth`` (client credentials).
 
 An auth object only produces headers. Secrets are kept in private attributes, never shown in
 ``repr``/``str``, and never placed in URLs, logs or exception messages.
@@ -83,7 +83,7 @@ class BasicAuth(Auth):
 
 
 class OAuth(Auth):
-    """OAuth client credentials: exchanges key and secret for a token sent as ``X-CAP-API-OAUTH-TOKEN``.
+    """OAuth client credentials: key and secret buy a token sent as ``X-CAP-API-OAUTH-TOKEN``.
 
     The token is cached and shared by all threads, renewed shortly before it expires and once
     after a 401 (there is no refresh token: the same endpoint is called again).

@@ -1,4 +1,4 @@
-"""Command line: ``capnb sandbox`` and ``capnb demo``. Argument parsing only; nothing imports this."""
+"""Command line: ``capnb sandbox`` and ``capnb demo``. Argument parsing only; nothing imports it."""
 
 from __future__ import annotations
 
@@ -18,18 +18,20 @@ def _sandbox(args: argparse.Namespace) -> int:
 
     sandbox = Sandbox(customers=args.customers, seed=args.seed, host=args.host, port=args.port,
                       latency_ms=args.latency_ms, rate_limit_per_min=args.rate_limit)
-    with sandbox as sb:
-        catalog = sb.catalog()
-        print(f"capnb sandbox listening on {sb.url}", flush=True)
+    catalog = sandbox.catalog()
+
+    def announce(url: str) -> None:
+        print(f"capnb sandbox listening on {url}", flush=True)
         print(f"  program {catalog['program_id']}, promotions "
               f"{', '.join(str(p['id']) for p in catalog['promotions'])}, "
               f"{len(catalog['customer_ids']):,} customers", flush=True)
-        print(f"  Basic auth till id {SANDBOX_TILL_ID!r}, OAuth key {SANDBOX_CLIENT_KEY!r} "
-              "(passwords: see capnb.sandbox docs). Ctrl-C stops.", flush=True)
-        try:
-            sb.serve_forever()
-        except KeyboardInterrupt:
-            pass
+        print(f"  Basic auth: till id {SANDBOX_TILL_ID!r}; OAuth: key {SANDBOX_CLIENT_KEY!r} "
+              "(secrets: see capnb.sandbox). Ctrl-C stops.", flush=True)
+
+    try:
+        sandbox.serve_forever(ready=announce)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

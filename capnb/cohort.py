@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from capnb.client import Client
@@ -47,7 +48,7 @@ __all__ = ["Cohort", "FetchInterrupted", "fetch_cohort", "read_customer_ids"]
 log = logging.getLogger("capnb")
 
 MAX_WORKERS = 256
-BATCH_CUSTOMERS = 2000
+BATCH_CUSTOMERS = 5000
 """Customers per store batch (one Parquet file per table)."""
 BATCH_SECONDS = 10.0
 """A batch is also written after this many seconds, so an interrupt loses at most this much."""
@@ -65,6 +66,8 @@ class Cohort:
     ``ActionSummary``'s frames. ``customers`` has one row per requested customer:
     ``customer_id`` (Int64), ``status`` (``ok``, ``no_benefits``, ``not_found``, ``failed`` or
     ``invalid``), ``fetched_at`` (UTC), ``request_id``, ``error_code``, ``error_message``.
+    ``requests`` counts the customers fetched over HTTP by the call that built it, ``reused``
+    those taken from the store instead.
     """
 
     program_id: int
@@ -76,7 +79,7 @@ class Cohort:
     points: pd.DataFrame
     alternate_currencies: pd.DataFrame
     requests: int = 0
-    from_store: int = 0
+    reused: int = 0
     elapsed: float = field(default=0.0, repr=False)
 
     @property
@@ -136,7 +139,7 @@ class Cohort:
                                   f"({hosts}); pass host=")
         stored = store.read(matches[0])
         return _assemble(matches[0], stored.customers, stored.incentives, stored.points,
-                         stored.alternate_currencies, requests=0, from_store=len(stored.customers))
+                         stored.alternate_currencies, requests=0, reused=len(stored.customers))
 
 
 class FetchInterrupted(KeyboardInterrupt):
@@ -163,6 +166,10 @@ def read_customer_ids(customer_ids: Any) -> tuple[list[int], pd.DataFrame]:
     position in ``error_message``).
     """
     values = _raw_ids(customer_ids)
+    if values and all(type(v) is int for v in values):
+        array = np.asarray(values) if max(values) < 2**63 else None
+        if array is not None and array.dtype == np.int64 and (array > 0).all():
+            return pd.unique(array).tolist(), typed_frame({}, CUSTOMER_COLUMNS)
     seen: set[int] = set()
     valid: list[int] = []
     invalid: list[str] = []
@@ -397,12 +404,14 @@ def fetch_cohort(
 
     todo = ids
     stored_count = 0
+    before = None
     if store_obj is not None and not refresh:
-        stored = store_obj.read(key).customers
-        fresh = stored["status"].isin(FINAL_STATUSES)
+        before = store_obj.read(key)
+        known = before.customers
+        fresh = known["status"].isin(FINAL_STATUSES)
         if age is not None:
-            fresh &= stored["fetched_at"] >= pd.Timestamp.now(tz="UTC") - age
-        done = set(stored.loc[fresh, "customer_id"].astype("int64").tolist())
+            fresh &= known["fetched_at"] >= pd.Timestamp.now(tz="UTC") - age
+        done = set(known.loc[fresh, "customer_id"].astype("int64").tolist())
         todo = [c for c in ids if c not in done]
         stored_count = len(ids) - len(todo)
 
@@ -418,7 +427,7 @@ def fetch_cohort(
         batches.flush()
 
     if store_obj is not None:
-        stored = store_obj.read(key)
+        stored = before if before is not None and batches.added == 0 else store_obj.read(key)
         wanted = pd.Index(ids, dtype="Int64")
         parts = {"customers": stored.customers, "incentives": stored.incentives,
                  "points": stored.points, "alternate_currencies": stored.alternate_currencies}
@@ -429,7 +438,7 @@ def fetch_cohort(
     cohort = _assemble(key, pd.concat([_order(parts["customers"], ids), invalid],
                                       ignore_index=True),
                        parts["incentives"], parts["points"], parts["alternate_currencies"],
-                       requests=fetched, from_store=stored_count,
+                       requests=fetched, reused=stored_count,
                        elapsed=time.monotonic() - started, ordered=True)
     if interrupted:
         raise FetchInterrupted(cohort)
@@ -454,51 +463,59 @@ def _check_max_age(max_age: Any) -> pd.Timedelta | None:
 def _run_pool(client: Client, todo: list[int], program: int, promotion: int,
               activity: str | None, workers: int, limiter: RateLimiter | None,
               batches: _Batches, progress: bool) -> None:
+    """Fetch ``todo`` with ``workers`` threads pulling ids from one shared iterator; the calling
+    thread collects outcomes (so a Ctrl-C lands here) and writes batches."""
     stop = threading.Event()
-    bar = progress_bar(progress, len(todo), f"promotion {promotion}", unit="customer")
-    failed = 0
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capnb-fetch")
-    in_flight: set[Future] = set()
-    queue = iter(todo)
-    try:
-        exhausted = False
-        while True:
-            # Keep at most two tasks per worker queued, so memory does not grow with the cohort.
-            while not exhausted and len(in_flight) < 2 * workers:
-                customer = next(queue, None)
+    ids = iter(todo)
+    ids_lock = threading.Lock()
+    outcomes: queue.SimpleQueue[_Outcome | None] = queue.SimpleQueue()
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                with ids_lock:
+                    customer = next(ids, None)
                 if customer is None:
-                    exhausted = True
                     break
-                in_flight.add(executor.submit(_fetch_one, client, customer, program, promotion,
-                                              activity, limiter, stop))
-            if not in_flight:
-                break
-            done, in_flight = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in done:
-                outcome = future.result()
-                if outcome is None:
-                    continue
-                batches.add(outcome)
-                failed += outcome.status == "failed"
-                bar.update(1)
-                if failed:
-                    bar.set_postfix_str(f"failed={failed}", refresh=False)
+                outcome = _fetch_one(client, customer, program, promotion, activity, limiter,
+                                     stop)
+                if outcome is not None:
+                    outcomes.put(outcome)
+        finally:
+            outcomes.put(None)  # this worker is done
+
+    threads = [threading.Thread(target=work, name=f"capnb-fetch-{n}", daemon=True)
+               for n in range(min(workers, max(1, len(todo))))]
+    bar = progress_bar(progress, len(todo), f"promotion {promotion}", unit="customer")
+    running, failed = len(threads), 0
+    try:
+        for thread in threads:
+            thread.start()
+        while running:
+            try:
+                outcome = outcomes.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if outcome is None:
+                running -= 1
+                continue
+            batches.add(outcome)
+            bar.update(1)
+            if outcome.status == "failed":
+                failed += 1
+                bar.set_postfix_str(f"failed={failed}", refresh=False)
     except KeyboardInterrupt:
         stop.set()
-        for future in in_flight:
-            future.cancel()
         # Requests already sent finish (each has a timeout); keep their answers.
-        for future in in_flight:
-            if not future.cancelled():
-                try:
-                    outcome = future.result()
-                except Exception:  # noqa: BLE001 - an interrupted task's failure is not news
-                    outcome = None
-                if outcome is not None:
-                    batches.add(outcome)
+        while running:
+            outcome = outcomes.get()
+            if outcome is None:
+                running -= 1
+            else:
+                batches.add(outcome)
         raise
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        stop.set()
         bar.close()
 
 
@@ -512,7 +529,7 @@ def _order(customers: pd.DataFrame, ids: list[int]) -> pd.DataFrame:
 
 def _assemble(key: PartitionKey, customers: pd.DataFrame, incentives: pd.DataFrame,
               points: pd.DataFrame, currencies: pd.DataFrame, *, requests: int,
-              from_store: int, elapsed: float = 0.0, ordered: bool = False) -> Cohort:
+              reused: int, elapsed: float = 0.0, ordered: bool = False) -> Cohort:
     frames = {}
     for name, frame in (("incentives", incentives), ("points", points),
                         ("alternate_currencies", currencies)):
@@ -523,4 +540,4 @@ def _assemble(key: PartitionKey, customers: pd.DataFrame, incentives: pd.DataFra
     return Cohort(program_id=key.program_id, promotion_id=key.promotion_id,
                   activity_id=key.activity_id, host=key.host,
                   customers=typed_frame(customers.reset_index(drop=True), CUSTOMER_COLUMNS),
-                  requests=requests, from_store=from_store, elapsed=elapsed, **frames)
+                  requests=requests, reused=reused, elapsed=elapsed, **frames)

@@ -2,7 +2,7 @@
 
 Layout (Hive-style partitions, readable by pandas, pyarrow, DuckDB or Spark)::
 
-    <path>/<table>/host=<host>/program=<id>/promotion=<id>/activity=<id or %28all%29>/part-<batch>.parquet
+    <path>/<table>/host=<host>/program=<id>/promotion=<id>/activity=<id|%28all%29>/<batch>.parquet
 
 with ``<table>`` one of ``customers``, ``incentives``, ``points``, ``alternate_currencies``.
 Every table row carries ``fetched_at``. A batch is written as one file per table, each written
@@ -66,7 +66,7 @@ class PartitionKey:
 
 
 def host_key(base_url: str) -> str:
-    """The store's name for a host: ``netloc`` of the base URL (e.g. ``eu.api.capillarytech.com``)."""
+    """The store's name for a host: the base URL's ``netloc`` (``eu.api.capillarytech.com``)."""
     return urlsplit(base_url).netloc or base_url
 
 
@@ -188,7 +188,8 @@ class Store:
         pieces = []
         for path in files:
             try:
-                pieces.append(pq.read_table(path))
+                with pq.ParquetFile(path) as parquet:  # lighter than read_table's dataset
+                    pieces.append(parquet.read())
             except (OSError, pa.ArrowException) as exc:
                 self._quarantine(path, exc)
         if not pieces:

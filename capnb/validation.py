@@ -54,7 +54,8 @@ def check_positive_number(name: str, value: Any, *, allow_none: bool = False,
         valid = isinstance(value, int)
     if not valid or not math.isfinite(value) or value <= 0:
         kind = "a positive integer" if integer else "a positive number"
-        raise ValidationError(name, f"must be {kind}{' or None' if allow_none else ''}, got {value!r}")
+        suffix = " or None" if allow_none else ""
+        raise ValidationError(name, f"must be {kind}{suffix}, got {value!r}")
     return value
 
 

@@ -10,7 +10,12 @@ import pytest
 
 import capnb
 from capnb import BasicAuth, Client, OAuth
-from capnb.sandbox import SANDBOX_CLIENT_KEY, SANDBOX_CLIENT_SECRET, SANDBOX_PASSWORD, SANDBOX_TILL_ID
+from capnb.sandbox import (
+    SANDBOX_CLIENT_KEY,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_PASSWORD,
+    SANDBOX_TILL_ID,
+)
 from tests.conftest import Scripted
 
 SUMMARY = {"data": {"orgId": 1, "programId": 3334, "entityId": 5, "promotionId": 7,
@@ -165,7 +170,8 @@ def test_retryable_status_then_success(scripted, status):
 
 
 def test_retry_after_is_honoured(scripted):
-    scripted.add(Scripted(status=429, body={}, headers={"Retry-After": "1"}), Scripted(body=SUMMARY))
+    scripted.add(Scripted(status=429, body={}, headers={"Retry-After": "1"}),
+                 Scripted(body=SUMMARY))
     started = time.monotonic()
     fast_client(scripted.url).action_summary(5, 3334, 7)
     assert 0.95 <= time.monotonic() - started < 3

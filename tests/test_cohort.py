@@ -86,7 +86,7 @@ def test_store_reuse_refresh_and_max_age(sandbox, ids, target, tmp_path):
     sandbox.reset_stats()
     again = fetch_cohort(client, ids, *target, store=store, progress=False)
     assert sandbox.stats()["requests"] == 0 and again.requests == 0
-    assert again.from_store == len(ids)
+    assert again.reused == len(ids)
     for name in ("customers", "incentives", "points", "alternate_currencies"):
         assert_frame_equal(getattr(again, name), getattr(first, name))
     fetch_cohort(client, ids[:10], *target, store=store, max_age="1D", progress=False)

@@ -15,7 +15,8 @@ def test_presets_are_https(preset):
 
 
 @pytest.mark.parametrize(("url", "loopback"), [("http://127.0.0.1:8765", True),
-                                               ("http://127.5.0.1", True), ("http://[::1]:80", True),
+                                               ("http://127.5.0.1", True),
+                                               ("http://[::1]:80", True),
                                                ("http://localhost:1", True),
                                                ("https://eu.api.capillarytech.com", False),
                                                ("http://192.168.1.2", False)])

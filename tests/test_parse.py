@@ -401,6 +401,14 @@ def test_rulesets_null_or_missing_give_empty_rules_and_actions():
         pdt.assert_frame_equal(result.actions, empty_frame(ACTION_COLUMNS))
 
 
+def test_lone_surrogates_in_strings_become_replacement_characters():
+    body = SUMMARY_TEXT.replace("activity_reward_1", "activity\\ud800reward").replace(
+        '"some_ac"', '"some\\udfffac"')
+    result = parse_action_summary(body)
+    assert result.incentives.loc[0, "activity_id"] == "activity\ufffdreward"
+    assert result.alternate_currencies.loc[0, "currency_name"] == "some\ufffdac"
+
+
 # -- error bodies --------------------------------------------------------------------------------
 
 def v3_error(code: Any, message: str = "boom") -> dict[str, Any]:
@@ -568,6 +576,11 @@ def test_frames_from_no_rows_are_the_empty_schema_frames():
         pdt.assert_frame_equal(frame, empty_frame(columns))
 
 
+def test_rows_of_the_wrong_length_are_a_programming_error():
+    with pytest.raises(ValueError, match="8 fields"):
+        frames_from_rows([(1, 2, 3)], [], [])
+
+
 def test_timestamps_match_schema_epoch_ms_to_utc():
     rng = np.random.default_rng(7)
     millis = rng.integers(-10**13, 10**14, 2000).tolist() + [
@@ -596,7 +609,8 @@ KEYS = sorted({"data", "errors", "warnings", "status", "code", "message", "valid
                "startDate", "endDate", "isActive", "limits", "pointsPerCustomer",
                "promotionRestrictions", "restrictions", "earnRestrictions", "value",
                "rulesetInfos", "rules", "caseToActions", "mandatoryPropertiesValues"})
-ODD_VALUES = st.sampled_from(["", " ", "abc", "1.5", "113336.0", "-1", "1e30", "NaN", "Infinity",
+ODD_VALUES = st.sampled_from(["", " ", "abc", "a\ud800", "1.5", "113336.0", "-1", "1e30", "NaN",
+                              "Infinity",
                               "2024-04-10T00:00Z", "2021-06-15T00:00+05:30", "COMMON.X", -1, 0,
                               1.0, 1.5, 1e30, -1e30, 2**63, 2**70, -(2**64), 33585195460018,
                               float("nan"), float("inf"), True, False, None, [], {}, [{}],

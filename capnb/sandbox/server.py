@@ -208,6 +208,7 @@ class SandboxApp:
                 "status_counts": dict(self._status_counts),
                 "rate_limited": self._rate_limited,
                 "tokens_issued": self._tokens_issued,
+                "max_window_requests": self._max_window,
             }
 
     def reset_stats(self) -> None:
@@ -218,6 +219,8 @@ class SandboxApp:
             self._status_counts: dict[str, int] = {}
             self._rate_limited = 0
             self._tokens_issued = 0
+            # Most requests one key had admitted within one rate-limit window (when limiting).
+            self._max_window = 0
 
     def expire_tokens(self) -> None:
         """Invalidate every OAuth token issued so far."""
@@ -319,6 +322,7 @@ class SandboxApp:
             if len(window) >= self.rate_limit_per_min:
                 return max(1, math.ceil(window[0] + self.rate_limit_window - now))
             window.append(now)
+            self._max_window = max(self._max_window, len(window))
             return None
 
     # ---- endpoints -------------------------------------------------------------------------
