@@ -45,6 +45,7 @@ from capnb.schema import (  # _MIN_MS/_MAX_MS: epoch_ms_to_utc's NaT bounds, def
 )
 
 __all__ = [
+    "NO_SUMMARY_CODE",
     "frames_from_rows",
     "parse_action_summary",
     "parse_promotion",
@@ -288,7 +289,7 @@ def unwrap_summary(payload: Any, *, request_id: str | None = None,
     ApiError
         An error envelope (see :func:`raise_for_envelope`).
     """
-    if type(payload) is not dict and isinstance(payload, str | bytes | bytearray):
+    if type(payload) is not dict and isinstance(payload, (str, bytes, bytearray)):
         try:
             payload = json.loads(payload)
         except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
@@ -310,7 +311,8 @@ def unwrap_summary(payload: Any, *, request_id: str | None = None,
         return {}, warnings
     if not isinstance(data, dict):
         _bad("data: expected an object", data)
-    return data, warnings + _warnings(data.get("warnings"))
+    inner = data.get("warnings")
+    return data, warnings + _warnings(inner) if inner else warnings
 
 
 # -- action summary ------------------------------------------------------------------------------
@@ -491,7 +493,8 @@ def parse_action_summary(payload: Any, *, request_id: str | None = None) -> Acti
     ActionSummary
         ``incentives``, ``points`` and ``alternate_currencies`` with the columns listed in
         :func:`frames_from_rows`; ``warnings`` from envelope and object (8116, no summary, is a
-        warning, not an error); ``empty`` True when there is no row at all.
+        warning, not an error); ``empty`` True when there is no row at all or warning 8116
+        came (the rows, if any, are kept).
 
     Raises
     ------
@@ -507,9 +510,10 @@ def parse_action_summary(payload: Any, *, request_id: str | None = None) -> Acti
         _tag(exc, request_id)
         raise
     incentives, points, currencies = frames_from_rows(*rows)
+    empty = not any(rows) or any(w.code == NO_SUMMARY_CODE for w in warnings)
     return ActionSummary(org_id=org_id, customer_id=customer_id, program_id=program_id,
                          promotion_id=promotion_id, incentives=incentives, points=points,
-                         alternate_currencies=currencies, empty=not any(rows),
+                         alternate_currencies=currencies, empty=empty,
                          warnings=warnings, request_id=request_id, raw=obj)
 
 

@@ -23,6 +23,9 @@ DEFAULT_429_PAUSE = 1.0
 class RateLimiter:
     """At most ``per_minute`` permits in any sliding minute, shared by all threads.
 
+    ``window`` shortens the minute (for tests against a sandbox with a short window): the limit
+    then applies to every ``window`` seconds.
+
     >>> limiter = RateLimiter(600)
     >>> limiter.acquire()  # returns at once; the next waits about 0.1 s
     """
@@ -31,7 +34,7 @@ class RateLimiter:
                  clock=time.monotonic, sleep=time.sleep) -> None:
         self.per_minute = float(check_positive_number("rate_limit", per_minute))
         self.window = window + WINDOW_MARGIN_SECONDS
-        self.capacity = max(1, int(self.per_minute * window / 60.0))
+        self.capacity = max(1, int(self.per_minute))
         self.spacing = window / self.per_minute
         self._clock, self._sleep = clock, sleep
         self._log: deque[float] = deque()

@@ -632,6 +632,7 @@ def test_rate_limit_per_api_key() -> None:
         assert session.get(url, headers=oauth).status_code == 200
         stats = limited.stats()
         assert stats["rate_limited"] == 1 and stats["status_counts"]["429"] == 1
+        assert stats["max_window_requests"] == 30
     # The window slides, and refused requests do not count towards it.
     app = SandboxApp(SandboxData(customers=10), rate_limit_per_min=3, clock=lambda: now[0])
     get = Request("GET", PROMOTION.format(PROGRAM, GOLD_TIER), BASIC)
@@ -699,7 +700,7 @@ def test_stats_endpoint_and_request_ids(sb: Sandbox, http: requests.Session) -> 
     assert stats["rate_limited"] == 0 and stats["tokens_issued"] == 0
     sb.reset_stats()
     assert sb.stats() == {"requests": 0, "by_path": {}, "status_counts": {}, "rate_limited": 0,
-                          "tokens_issued": 0}
+                          "tokens_issued": 0, "max_window_requests": 0}
 
 
 def test_wrong_method_and_unknown_path(sb: Sandbox, http: requests.Session) -> None:
