@@ -40,7 +40,9 @@ from capnb.errors import (
     ApiError,
     AuthenticationError,
     ConfigError,
+    RateLimited,
     ResponseFormatError,
+    ServerError,
     TransportError,
     api_error_class,
 )
@@ -219,7 +221,15 @@ class Client:
                 attempt += 1
                 self._sleep_before_retry(attempt, retry_after, f"HTTP {status}", request_id)
                 continue
-            return self._decode(response, request_id), request_id
+            try:
+                return self._decode(response, request_id), request_id
+            except (ResponseFormatError, ServerError, RateLimited) as exc:
+                # A 2xx whose body is cut short, is a proxy's HTML page, or reports a server-side
+                # failure in its envelope is as transient as a 5xx.
+                if not 200 <= status < 300 or attempt >= self.max_retries:
+                    raise
+                attempt += 1
+                self._sleep_before_retry(attempt, None, type(exc).__name__, request_id)
 
     def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
               headers: Mapping[str, str] | None = None,

@@ -216,14 +216,23 @@ def _raise(entries: list[tuple[int | str | None, str]], lookup: int | None,
                                         request_id=request_id)
 
 
+def _lookup(code: int | str | None, http_status: int | None) -> int | None:
+    """The status that picks the error class: an HTTP-like code in a body that came with a
+    success status (500 inside an HTTP 200) says more than the HTTP status does."""
+    failing = http_status is not None and http_status >= 400
+    if isinstance(code, int) and 100 <= code <= 599 and not failing:
+        return code
+    return http_status
+
+
 def raise_for_envelope(payload: Any, *, http_status: int | None = None,
                        request_id: str | None = None) -> None:
     """Raise the ``ApiError`` an error body describes; do nothing when it describes none.
 
     Errors recognised, in order: a non-empty ``errors`` (v2/v3) when ``data`` is null, empty or
     missing, or whatever ``data`` holds when ``http_status`` >= 400; an api_gateway
-    ``status.code`` other than 200/201 (an HTTP-like code such as 500 then chooses the class,
-    as the HTTP status may say 200); a non-empty ``validationErrors`` (classed as a 400 unless
+    ``status.code`` other than 200/201 (in both, an HTTP-like code such as 500 chooses the
+    class when the HTTP status says success); a non-empty ``validationErrors`` (classed as a 400 unless
     ``http_status`` says otherwise). The first entry gives ``code``; messages are joined.
 
     Parameters
@@ -247,12 +256,11 @@ def raise_for_envelope(payload: Any, *, http_status: int | None = None,
     errors, status, invalid = get("errors"), get("status"), get("validationErrors")
     errors = _entries(errors) if errors else []  # falsy values carry no entry anyway
     if errors and (failing or not get("data")):
-        _raise(errors, http_status, http_status, request_id)
+        _raise(errors, _lookup(errors[0][0], http_status), http_status, request_id)
     code = _code(status.get("code")) if isinstance(status, dict) else None
     if code is not None and code not in _OK_STATUS:
-        lookup = code if isinstance(code, int) and 100 <= code <= 599 and not failing \
-            else http_status
-        _raise([(code, _message(status.get("message")))], lookup, http_status, request_id)
+        _raise([(code, _message(status.get("message")))], _lookup(code, http_status),
+               http_status, request_id)
     invalid = _entries(invalid) if invalid else []
     if invalid:
         _raise(invalid, http_status if failing else 400, http_status, request_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -258,11 +259,28 @@ def test_bodyless_http_errors(scripted, status, error):
 
 
 def test_html_with_200_is_response_format_error(scripted):
-    scripted.add(Scripted(body=b"<html><body>Maintenance</body></html>"))
+    scripted.add(*[Scripted(body=b"<html><body>Maintenance</body></html>")] * 2)
     with pytest.raises(capnb.ResponseFormatError) as info:
-        fast_client(scripted.url).action_summary(5, 3334, 7)
+        fast_client(scripted.url, max_retries=1).action_summary(5, 3334, 7)
     assert info.value.http_status == 200 and "Maintenance" in str(info.value)
-    assert info.value.request_id == "req-1"
+    assert info.value.request_id == "req-2" and len(scripted.requests) == 2
+
+
+@pytest.mark.parametrize("broken", [
+    Scripted(body=b"<html>Bad gateway</html>"),
+    Scripted(body=json.dumps(SUMMARY).encode()[:50]),
+    Scripted(body={"data": None, "errors": [{"code": 500, "message": "Internal error"}]}),
+], ids=["html", "truncated", "errors-envelope"])
+def test_broken_200_bodies_are_retried(scripted, broken):
+    scripted.add(broken, Scripted(body=SUMMARY))
+    assert fast_client(scripted.url).action_summary(5, 3334, 7).request_id == "req-2"
+
+
+def test_not_found_in_200_envelope_is_not_retried(scripted):
+    scripted.add(Scripted(body={"data": None, "errors": [{"code": 9002, "message": "no"}]}))
+    with pytest.raises(capnb.CustomerNotFound):
+        fast_client(scripted.url).action_summary(5, 3334, 7)
+    assert len(scripted.requests) == 1
 
 
 def test_sandbox_errors_and_8116(sandbox, catalog):

@@ -6,6 +6,7 @@ the client (only :meth:`Sandbox.client` does, lazily).
 """
 
 from capnb.sandbox.data import SANDBOX_AS_OF, Event, SandboxData
+from capnb.sandbox.faults import FAULT_KINDS, FaultPlan
 from capnb.sandbox.server import (
     SANDBOX_CLIENT_KEY,
     SANDBOX_CLIENT_SECRET,
@@ -21,6 +22,8 @@ __all__ = [
     "SANDBOX_PASSWORD",
     "SANDBOX_TILL_ID",
     "Event",
+    "FAULT_KINDS",
+    "FaultPlan",
     "Sandbox",
     "SandboxData",
 ]

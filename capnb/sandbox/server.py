@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from capnb.sandbox.data import SandboxData
+from capnb.sandbox.faults import HTML_ERROR_PAGE, FaultPlan
 
 __all__ = [
     "SANDBOX_CLIENT_KEY",
@@ -91,6 +92,8 @@ class Response:
     status: int
     body: bytes
     headers: list[tuple[str, str]] = field(default_factory=list)
+    reset_after: int | None = None  # send only this many body bytes, then hang up
+    content_type: str = "application/json"
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: list[tuple[str, str]] | None = None
@@ -143,6 +146,7 @@ class SandboxApp:
         error_status: int = 404,
         summary_envelope: str = "v3",
         rate_limit_window: float = 60.0,
+        faults: FaultPlan | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if latency_ms < 0:
@@ -165,6 +169,7 @@ class SandboxApp:
         self.token_ttl = token_ttl
         self.error_status = error_status
         self.summary_envelope = summary_envelope
+        self.faults = faults or FaultPlan()
         self._clock = clock
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -209,6 +214,7 @@ class SandboxApp:
                 "rate_limited": self._rate_limited,
                 "tokens_issued": self._tokens_issued,
                 "max_window_requests": self._max_window,
+                "faults": dict(self._faults),
             }
 
     def reset_stats(self) -> None:
@@ -221,6 +227,7 @@ class SandboxApp:
             self._tokens_issued = 0
             # Most requests one key had admitted within one rate-limit window (when limiting).
             self._max_window = 0
+            self._faults: dict[str, int] = {}
 
     def expire_tokens(self) -> None:
         """Invalidate every OAuth token issued so far."""
@@ -245,10 +252,41 @@ class SandboxApp:
                 response = _v3_error(404, 404, f"No such resource: {path}")
             elif request.method not in route.methods:
                 response = self._not_allowed(route)
+            elif route.auth:
+                response = self._with_faults(route, params, request)
             else:
                 response = self._authorised(route, params, request)
             self._count(route.name if route else "<unknown>", response.status)
         response.headers.append(("X-Cap-Requestid", self.next_request_id()))
+        return response
+
+    def _with_faults(self, route: _Route, params: dict[str, str], request: Request) -> Response:
+        """The API answer, unless the fault plan says this request fails (see ``faults``)."""
+        customer = _digits(params.get("customerId"))
+        if customer is not None and self.faults.is_permanent(customer):
+            kind: str | None = "500"
+        else:
+            kind = self.faults.draw()
+        if kind is not None:
+            with self._lock:
+                self._faults[kind] = self._faults.get(kind, 0) + 1
+        if kind in ("500", "502", "503", "521"):
+            return _v3_error(int(kind), int(kind), "Injected fault")
+        if kind == "429":
+            return _v3_error(429, 429, "Too many requests", [("Retry-After", "1")])
+        if kind == "429_no_retry_after":
+            return _v3_error(429, 429, "Too many requests")
+        if kind == "html_200":
+            return Response(200, HTML_ERROR_PAGE, content_type="text/html")
+        if kind == "errors_200":
+            return _v3_error(200, 500, "Internal error")
+        if kind == "slow":
+            time.sleep(self.faults.slow_seconds)
+        response = self._authorised(route, params, request)
+        if kind == "truncated":
+            response.body = response.body[: len(response.body) // 2]
+        elif kind == "reset":
+            response.reset_after = len(response.body) // 2
         return response
 
     def _authorised(self, route: _Route, params: dict[str, str], request: Request) -> Response:
@@ -441,11 +479,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if response.reset_after is None:
             self.wfile.write(response.body)
+        else:  # an injected fault: the connection dies mid-body
+            self.wfile.write(response.body[: response.reset_after])
+            self.wfile.flush()
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
@@ -536,6 +580,9 @@ class Sandbox:
     rate_limit_window
         Length in seconds of the rate-limit window (60 = the documented per-minute limit; a
         shorter window lets tests exercise limits quickly).
+    faults
+        A :class:`~capnb.sandbox.faults.FaultPlan` (or its ``{kind: rate}`` dict, seeded with
+        ``seed``): API requests fail at those rates in the ways real networks and APIs do.
 
     Use it as a context manager (``start``/``stop``), or ``serve_forever()`` to block.
     """
@@ -553,12 +600,15 @@ class Sandbox:
         error_status: int = 404,
         summary_envelope: str = "v3",
         rate_limit_window: float = 60.0,
+        faults: FaultPlan | Mapping[str, float] | None = None,
     ) -> None:
         self.data = SandboxData(customers, seed)
+        if faults is not None and not isinstance(faults, FaultPlan):
+            faults = FaultPlan(faults, seed=seed)
         self._app = SandboxApp(self.data, latency_ms=latency_ms,
                                rate_limit_per_min=rate_limit_per_min, token_ttl=token_ttl,
                                error_status=error_status, summary_envelope=summary_envelope,
-                               rate_limit_window=rate_limit_window)
+                               rate_limit_window=rate_limit_window, faults=faults)
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
