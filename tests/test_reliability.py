@@ -166,3 +166,43 @@ def test_sandbox_sustains_64_workers(catalog):
     assert stats["requests"] == requests_total and set(stats["status_counts"]) == {"200"}
     print(f"\n64 workers: {requests_total} requests in {elapsed:.1f} s = "
           f"{requests_total / elapsed:.0f} req/s, zero errors")
+
+
+MEMORY_SCRIPT = textwrap.dedent("""
+    import json, resource, sys, tempfile, threading, time
+    import capnb
+    def rss_mb():
+        with open("/proc/self/status") as status:
+            return next(int(l.split()[1]) for l in status if l.startswith("VmRSS")) / 1024
+    customers = int(sys.argv[1])
+    samples, done = [], threading.Event()
+    def sample():
+        while not done.is_set():
+            samples.append(rss_mb())
+            time.sleep(0.25)
+    with capnb.sandbox.Sandbox(customers=customers) as sb:
+        catalog = sb.catalog()
+        threading.Thread(target=sample, daemon=True).start()
+        cohort = capnb.fetch_cohort(sb.client(), catalog["customer_ids"], catalog["program_id"],
+                                    catalog["promotions"][2]["id"], store=tempfile.mkdtemp(),
+                                    progress=False)
+        done.set()
+    print(json.dumps({"samples": samples, "customers": len(cohort.customers),
+                      "errors": len(cohort.errors),
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+""")
+
+
+@pytest.mark.slow
+def test_100k_cohort_fetch_keeps_memory_flat():
+    out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, "100000"], cwd=ROOT, check=True,
+                         capture_output=True, text=True, timeout=900)
+    figures = __import__("json").loads(out.stdout)
+    samples = figures["samples"]
+    assert figures["customers"] == 100_000 and figures["errors"] == 0
+    quarter, three_quarters = samples[len(samples) // 4], samples[3 * len(samples) // 4]
+    # Flat: the second half of the fetch adds (almost) nothing to what the first quarter held.
+    assert three_quarters - quarter < 40, (quarter, three_quarters)
+    assert figures["peak_mb"] < 1024
+    print(f"\n100k fetch: RSS {quarter:.0f} MB at 25%, {three_quarters:.0f} MB at 75%, "
+          f"peak {figures['peak_mb']:.0f} MB")
