@@ -37,11 +37,7 @@ from capnb.schema import (
     typed_frame,
 )
 from capnb.store import BENEFIT_TABLES, PartitionKey, Store, host_key
-from capnb.validation import (
-    check_activity_id,
-    check_id,
-    check_positive_number,
-)
+from capnb.validation import MAX_ID, check_activity_id, check_id, check_positive_number
 
 __all__ = ["Cohort", "FetchInterrupted", "fetch_cohort", "read_customer_ids"]
 
@@ -166,22 +162,19 @@ def read_customer_ids(customer_ids: Any) -> tuple[list[int], pd.DataFrame]:
     position in ``error_message``).
     """
     values = _raw_ids(customer_ids)
-    if values and all(type(v) is int for v in values):
-        array = np.asarray(values) if max(values) < 2**63 else None
-        if array is not None and array.dtype == np.int64 and (array > 0).all():
+    if values and all(type(v) is int for v in values) and max(values) <= MAX_ID:
+        array = np.asarray(values, dtype=np.int64)  # the common case, checked in one pass
+        if (array > 0).all():
             return pd.unique(array).tolist(), typed_frame({}, CUSTOMER_COLUMNS)
     seen: set[int] = set()
     valid: list[int] = []
     invalid: list[str] = []
     for position, value in enumerate(values):
-        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
-            number = value
-        else:
-            try:
-                number = check_id("customer_id", value)
-            except ValidationError as exc:
-                invalid.append(f"row {position}: {exc}")
-                continue
+        try:
+            number = check_id("customer_id", value)
+        except ValidationError as exc:
+            invalid.append(f"row {position}: {exc}")
+            continue
         if number not in seen:
             seen.add(number)
             valid.append(number)

@@ -1,0 +1,478 @@
+"""An ipywidgets dashboard for one promotion: fetch a cohort, filter it, watch the charts update.
+
+:func:`dashboard` returns a :class:`Dashboard`, which displays itself in JupyterLab and exposes
+every control and figure so the logic can be driven without a browser: set a control's
+``.value`` (or click a button) and read ``app.figures[...]``, ``app.results[...]`` and
+``app.message``. Callbacks never print (executed notebooks stay comparable); problems, API
+errors included, appear as a readable line in ``app.message``.
+
+Fetching runs in a background thread, in chunks of customers, so the progress bar moves and the
+Cancel button can stop between chunks (``fetch_cohort`` itself stops only on KeyboardInterrupt).
+Filters (activity, actions, dates, timezone, period) recompute from the fetched cohort; nothing
+is fetched again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import math
+import re
+import threading
+from typing import Any
+
+import ipywidgets as W
+import pandas as pd
+import plotly.graph_objects as go
+
+from capnb import analysis, charts
+from capnb.client import Client
+from capnb.cohort import Cohort, FetchInterrupted, fetch_cohort, read_customer_ids
+from capnb.errors import CapnbError, ValidationError
+from capnb.models import Promotion
+from capnb.schema import (
+    CURRENCY_COLUMNS,
+    CUSTOMER_COLUMNS,
+    INCENTIVE_COLUMNS,
+    POINTS_COLUMNS,
+    typed_frame,
+)
+from capnb.validation import check_id
+
+__all__ = ["FIGURES", "Dashboard", "dashboard"]
+
+log = logging.getLogger("capnb")
+
+FIGURES = ("issuance", "points", "timeline", "recency", "utilisation", "customer_utilisation")
+"""Keys of :attr:`Dashboard.figures`, in display order."""
+ALL_ACTIVITIES = "All activities"
+NO_ACTIVITY = "(no activity)"
+TIMEZONES = ("UTC", "Asia/Kolkata", "Asia/Singapore", "Asia/Shanghai", "Asia/Dubai",
+             "Europe/London", "Europe/Paris", "America/New_York", "America/Los_Angeles")
+_FILTERED = ("issuance", "points", "timeline", "recency")
+_FILTER_NOTE = ("Activity and action filters apply to incentives (points and currencies carry no "
+                "activity in the summary). The date range keeps benefits whose <i>last</i> "
+                "issuance falls in it. Utilisation always uses the whole cohort.")
+
+
+def _figure_widget() -> go.FigureWidget:
+    try:
+        return go.FigureWidget()
+    except ImportError as exc:  # plotly >= 6 draws FigureWidget through anywidget
+        raise ImportError("capnb.widgets needs the 'anywidget' package for live plotly figures: "
+                          "pip install anywidget") from exc
+
+
+def _replace(widget: go.FigureWidget, figure: go.Figure) -> None:
+    """Show ``figure`` in ``widget`` in place (one front-end update)."""
+    with widget.batch_update():
+        widget.data = []
+        widget.add_traces(list(figure.data))
+        widget.layout = figure.layout
+
+
+class Dashboard:
+    """The app :func:`dashboard` builds. Display it, or drive it through its attributes.
+
+    Attributes
+    ----------
+    program_input, promotion_input : ipywidgets.Text
+    customers_input : ipywidgets.Textarea
+        Customer ids separated by commas, spaces or new lines, or the path of a CSV/Parquet file
+        with a ``customer_id`` column (empty: the ``customers`` given to :func:`dashboard`).
+    fetch_button, cancel_button : ipywidgets.Button
+    progress : ipywidgets.IntProgress
+    activity_dropdown : ipywidgets.Dropdown
+    action_select : ipywidgets.SelectMultiple
+        Nothing selected = every action.
+    date_from, date_to : ipywidgets.DatePicker
+    tz_input : ipywidgets.Combobox
+    freq_dropdown, restriction_dropdown : ipywidgets.Dropdown
+    message : ipywidgets.HTML
+        The latest problem or status, in plain words.
+    figures : dict of str -> plotly.graph_objects.FigureWidget
+        Keys in :data:`FIGURES`; updated in place.
+    results : dict of str -> DataFrame
+        The analysis frames behind the figures.
+    cohort : Cohort or None
+    promotion : Promotion or None
+    widget : ipywidgets.VBox
+        The whole app.
+    """
+
+    def __init__(self, source: Client | Cohort, *, program_id: Any = None,
+                 promotion_id: Any = None, customers: Any = None,
+                 promotion: Promotion | None = None, as_of: Any = None, tz: str = "UTC",
+                 workers: int | None = None, chunk_size: int | None = None) -> None:
+        if not isinstance(source, Client | Cohort):
+            raise ValidationError("source", "must be a capnb.Client (to fetch) or a "
+                                  f"capnb.Cohort (offline), got {type(source).__name__}")
+        if promotion is not None and not isinstance(promotion, Promotion):
+            raise ValidationError("promotion", f"must be a capnb.Promotion or None, got "
+                                  f"{type(promotion).__name__}")
+        analysis._check_tz(tz)
+        self.as_of = None if as_of is None else analysis._check_as_of(as_of)
+        self.client = source if isinstance(source, Client) else None
+        self.cohort: Cohort | None = source if isinstance(source, Cohort) else None
+        self.promotion = promotion
+        self.customers = customers
+        self.workers, self.chunk_size = workers, chunk_size
+        self.results: dict[str, pd.DataFrame] = {}
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._quiet = False
+        self._stale: set[str] = set()
+        offline = self.cohort is not None
+        if offline:
+            program_id = program_id or self.cohort.program_id
+            promotion_id = promotion_id or self.cohort.promotion_id
+        self.program_input = W.Text(value="" if program_id is None else str(program_id),
+                                    description="Program id", disabled=offline)
+        self.promotion_input = W.Text(value="" if promotion_id is None else str(promotion_id),
+                                      description="Promotion id", disabled=offline)
+        given = "" if customers is None else (f"{customers}" if isinstance(customers, str)
+                                              else "")
+        self.customers_input = W.Textarea(
+            value=given, description="Customers", disabled=offline,
+            placeholder=("ids separated by commas, spaces or new lines, or a CSV/Parquet path"
+                         + (" (empty: the customers given to dashboard())"
+                            if customers is not None and not given else "")),
+            layout=W.Layout(width="60%"))
+        self.fetch_button = W.Button(description="Fetch", button_style="primary",
+                                     icon="download", disabled=offline)
+        self.cancel_button = W.Button(description="Cancel", icon="stop", disabled=True)
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="Fetched")
+        self.progress_text = W.Label("")
+        self.message = W.HTML("")
+        self.activity_dropdown = W.Dropdown(options=[ALL_ACTIVITIES], value=ALL_ACTIVITIES,
+                                            description="Activity")
+        self.action_select = W.SelectMultiple(options=[], description="Actions", rows=4)
+        self.date_from = W.DatePicker(description="From")
+        self.date_to = W.DatePicker(description="To")
+        self.tz_input = W.Combobox(value=tz, options=TIMEZONES, ensure_option=False,
+                                   continuous_update=False, description="Timezone")
+        self.freq_dropdown = W.Dropdown(options=[("Day", "D"), ("Week", "W"), ("Month", "M"),
+                                                 ("Hour", "h")], value="D",
+                                        description="Period")
+        self.restriction_dropdown = W.Dropdown(options=[], description="Restriction")
+        self.notes = W.HTML("")
+        self.figures: dict[str, go.FigureWidget] = {name: _figure_widget() for name in FIGURES}
+        self.fetch_button.on_click(lambda _: self.fetch())
+        self.cancel_button.on_click(lambda _: self.cancel())
+        for control in (self.activity_dropdown, self.action_select, self.date_from,
+                        self.date_to, self.tz_input, self.freq_dropdown):
+            control.observe(self._on_filter, names="value")
+        self.restriction_dropdown.observe(self._on_restriction, names="value")
+        self.widget = W.VBox([
+            W.HBox([self.program_input, self.promotion_input]), self.customers_input,
+            W.HBox([self.fetch_button, self.cancel_button, self.progress, self.progress_text]),
+            self.message,
+            W.HBox([self.activity_dropdown, self.action_select]),
+            W.HBox([self.date_from, self.date_to, self.tz_input, self.freq_dropdown]),
+            W.HTML(f"<small>{_FILTER_NOTE}</small>"),
+            self.figures["issuance"], self.figures["points"], self.figures["timeline"],
+            self.figures["recency"], self.figures["utilisation"], self.notes,
+            self.restriction_dropdown, self.figures["customer_utilisation"]])
+        if offline:
+            self._load(self.cohort, promotion)
+        else:
+            self._clear("fetch a cohort first")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # -- messages --------------------------------------------------------------------------------
+
+    def _say(self, text: str, level: str = "info") -> None:
+        colour = {"error": "#B00020", "warning": "#8A5A00", "info": "#1B5E20"}[level]
+        self.message.value = (f'<div style="color:{colour}" class="capnb-{level}">'
+                              f"{html.escape(text)}</div>")
+
+    # -- fetching --------------------------------------------------------------------------------
+
+    def fetch(self) -> None:
+        """Start fetching in the background (what the Fetch button does)."""
+        if self.client is None or (self._thread is not None and self._thread.is_alive()):
+            return
+        try:
+            program = check_id("program_id", self.program_input.value)
+            promotion = check_id("promotion_id", self.promotion_input.value)
+            ids, invalid = read_customer_ids(self._customer_source())
+        except CapnbError as exc:
+            self._say(f"Cannot fetch: {exc}", "error")
+            return
+        if not ids:
+            self._say("Cannot fetch: no valid customer id was given.", "error")
+            return
+        self._cancel.clear()
+        self.progress.max, self.progress.value = len(ids), 0
+        self.progress_text.value = f"0 / {len(ids):,} customers"
+        self.fetch_button.disabled, self.cancel_button.disabled = True, False
+        self._say(f"Fetching {len(ids):,} customers of promotion {promotion}…")
+        self._thread = threading.Thread(target=self._fetch, args=(program, promotion, ids,
+                                                                  invalid),
+                                        name="capnb-dashboard-fetch", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Stop the running fetch after the current chunk (what the Cancel button does)."""
+        if self._thread is not None and self._thread.is_alive():
+            self._cancel.set()
+            self.cancel_button.disabled = True
+            self._say("Cancelling after the current batch of customers…", "warning")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the background fetch ends; True when it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def _customer_source(self) -> Any:
+        text = self.customers_input.value.strip()
+        if not text:
+            if self.customers is None:
+                raise ValidationError("customers", "enter customer ids or a file path")
+            return self.customers
+        if re.fullmatch(r"[\d\s,;]+", text):
+            return [int(v) for v in re.split(r"[\s,;]+", text) if v]
+        return text  # a path
+
+    def _fetch(self, program: int, promotion_id: int, ids: list[int],
+               invalid: pd.DataFrame) -> None:
+        parts: list[Cohort] = []
+        try:
+            promotion = self.client.promotion(program, promotion_id)
+            size = self.chunk_size or max(25, min(1000, math.ceil(len(ids) / 20)))
+            kwargs = {} if self.workers is None else {"workers": self.workers}
+            for start in range(0, len(ids), size):
+                if self._cancel.is_set():
+                    break
+                chunk = ids[start:start + size]
+                try:
+                    parts.append(fetch_cohort(self.client, chunk, program, promotion_id,
+                                              progress=False, **kwargs))
+                except FetchInterrupted as exc:  # a kernel interrupt: keep what came back
+                    parts.append(exc.cohort)
+                    self._cancel.set()
+                self.progress.value = sum(len(p.customers) for p in parts)
+                self.progress_text.value = f"{self.progress.value:,} / {len(ids):,} customers"
+            cohort = _merge(parts, invalid, program, promotion_id, self.client.base_url)
+            self._load(cohort, promotion)
+            fetched = len(cohort.fetched_customer_ids)
+            failed = int(cohort.customers["status"].isin(["failed", "not_found"]).sum())
+            text = (f"Cancelled: {fetched:,} of {len(ids):,} customers fetched; the charts show "
+                    "those." if self._cancel.is_set() else
+                    f"Fetched {fetched:,} of {len(ids):,} customers.")
+            if failed or len(invalid):
+                text += (f" {failed:,} not found or failed, {len(invalid):,} invalid ids "
+                         "(see app.cohort.errors).")
+            self._say(text, "warning" if self._cancel.is_set() or failed else "info")
+        except CapnbError as exc:
+            self._say(f"Could not fetch promotion {promotion_id}: {exc}", "error")
+        except Exception as exc:  # noqa: BLE001 - the app shows every failure, never a traceback
+            log.exception("dashboard fetch failed")
+            self._say(f"Unexpected error while fetching: {type(exc).__name__}: {exc}", "error")
+        finally:
+            self.fetch_button.disabled, self.cancel_button.disabled = False, True
+
+    # -- analysis --------------------------------------------------------------------------------
+
+    def _load(self, cohort: Cohort, promotion: Promotion | None) -> None:
+        """Take a new cohort: fill the filters from its data and draw everything."""
+        self.cohort, self.promotion = cohort, promotion
+        self._stale = set(_FILTERED)
+        incentives = cohort.incentives
+        activities = sorted(set(incentives["activity_id"].dropna()))
+        if incentives["activity_id"].isna().any():
+            activities.append(NO_ACTIVITY)
+        self._quiet = True
+        try:
+            self.activity_dropdown.options = [ALL_ACTIVITIES, *activities]
+            self.activity_dropdown.value = ALL_ACTIVITIES
+            self.action_select.options = sorted(set(incentives["action"].dropna()))
+            self.action_select.value = ()
+        finally:
+            self._quiet = False
+        if promotion is not None:
+            self.results["utilisation"] = analysis.utilisation(promotion, cohort,
+                                                               as_of=self.as_of)
+            self.results["customer_utilisation"] = analysis.customer_utilisation(
+                promotion, cohort, as_of=self.as_of)
+            _replace(self.figures["utilisation"], charts.utilisation_chart(
+                self.results["utilisation"], promotion=promotion))
+            frame = self.results["utilisation"][["name", "measurability", "note"]]
+            self.notes.value = frame.to_html(index=False, escape=True, border=0)
+            names = list(self.results["customer_utilisation"]["restriction"].cat.categories)
+            self._quiet = True
+            try:
+                self.restriction_dropdown.options = names
+                self.restriction_dropdown.value = names[0] if names else None
+            finally:
+                self._quiet = False
+            self._draw_histogram()
+        else:
+            for key in ("utilisation", "customer_utilisation"):
+                self.results.pop(key, None)
+                _replace(self.figures[key], charts.no_data_figure(
+                    "Restriction utilisation", "no promotion configuration was given"))
+            self.notes.value = ""
+        self.refresh()
+
+    def _clear(self, reason: str) -> None:
+        for name, figure in self.figures.items():
+            _replace(figure, charts.no_data_figure(name.replace("_", " ").capitalize(), reason))
+
+    def _subject(self) -> Any:
+        if self.promotion is not None:
+            return self.promotion
+        return f"promotion {self.cohort.promotion_id}" if self.cohort is not None else None
+
+    def _view(self, tz: str) -> Cohort:
+        """The cohort with the filters applied (customers unchanged: same denominator)."""
+        cohort = self.cohort
+        incentives, frames = cohort.incentives, {}
+        activity = self.activity_dropdown.value
+        if activity == NO_ACTIVITY:
+            incentives = incentives[incentives["activity_id"].isna()]
+        elif activity != ALL_ACTIVITIES:
+            incentives = incentives[incentives["activity_id"].eq(activity).fillna(False)]
+        if self.action_select.value:
+            incentives = incentives[incentives["action"].isin(self.action_select.value)]
+        frames["incentives"] = incentives
+        frames["points"], frames["alternate_currencies"] = cohort.points, \
+            cohort.alternate_currencies
+        low, high = self.date_from.value, self.date_to.value
+        if low is not None and high is not None and low > high:
+            raise ValidationError("date range", f"'From' ({low}) is after 'To' ({high})")
+        if low is not None or high is not None:
+            start = pd.Timestamp(low or dt.date(1970, 1, 1)).tz_localize(tz)
+            end = pd.Timestamp(high or dt.date(2261, 12, 31)).tz_localize(tz) + pd.Timedelta(
+                days=1)
+            for name, frame in frames.items():
+                last = frame["last_issued_on"]
+                frames[name] = frame[(last >= start) & (last < end)]
+        return Cohort(program_id=cohort.program_id, promotion_id=cohort.promotion_id,
+                      activity_id=cohort.activity_id, host=cohort.host,
+                      customers=cohort.customers, **frames)
+
+    def refresh(self, only: tuple[str, ...] = _FILTERED) -> None:
+        """Recompute the filtered figures (``only`` some of them) from the cohort; no fetching.
+
+        A figure whose analysis frame did not change is left as it is.
+        """
+        if self.cohort is None:
+            return
+        try:
+            tz = self.tz_input.value.strip()
+            analysis._check_tz(tz)
+            view = self._view(tz)
+            compute = {
+                "issuance": lambda: analysis.issuance_counts(view, by=("action", "activity_id")),
+                "points": lambda: analysis.points_summary(view),
+                "timeline": lambda: analysis.timeline(view, freq=self.freq_dropdown.value,
+                                                      tz=tz),
+                "recency": lambda: analysis.recency(view, as_of=self.as_of),
+            }
+            results = {name: compute[name]() for name in only}
+        except CapnbError as exc:
+            self._say(f"Filters not applied: {exc}", "error")
+            return
+        builders = {"issuance": charts.issuance_chart, "points": charts.points_chart,
+                    "timeline": charts.timeline_chart, "recency": charts.recency_chart}
+        for name, frame in results.items():
+            previous = self.results.get(name)
+            self.results[name] = frame
+            if previous is None or not previous.equals(frame) or name in self._stale:
+                _replace(self.figures[name], builders[name](frame, promotion=self._subject()))
+                self._stale.discard(name)
+        if self.message.value and "capnb-error" in self.message.value:
+            self.message.value = ""
+
+    def _on_filter(self, change: dict[str, Any]) -> None:
+        if self._quiet:
+            return
+        owner = change.get("owner")
+        if owner is self.freq_dropdown:
+            self.refresh(("timeline",))
+        elif owner is self.tz_input and self.date_from.value is None \
+                and self.date_to.value is None:
+            self.refresh(("timeline",))
+        else:
+            self.refresh()
+
+    def _on_restriction(self, change: dict[str, Any]) -> None:
+        if not self._quiet:
+            self._draw_histogram()
+
+    def _draw_histogram(self) -> None:
+        frame = self.results.get("customer_utilisation")
+        name = self.restriction_dropdown.value
+        if frame is None or name is None:
+            figure = charts.no_data_figure("Per-customer usage", "no per-customer restriction",
+                                           self._subject())
+        else:
+            figure = charts.customer_utilisation_histogram(frame, name,
+                                                           promotion=self._subject())
+        _replace(self.figures["customer_utilisation"], figure)
+
+
+def _merge(parts: list[Cohort], invalid: pd.DataFrame, program: int, promotion: int,
+           host: str) -> Cohort:
+    """One cohort from the chunks' cohorts (plus the invalid ids, as fetch_cohort reports)."""
+    def cat(name: str) -> pd.DataFrame:
+        frames = [getattr(p, name) for p in parts]
+        if name == "customers":
+            frames.append(typed_frame(invalid, CUSTOMER_COLUMNS))
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return getattr(parts[0], name)
+        return pd.concat(frames, ignore_index=True)
+
+    if not parts:
+        return Cohort(program_id=program, promotion_id=promotion, activity_id=None, host=host,
+                      customers=typed_frame(invalid, CUSTOMER_COLUMNS),
+                      incentives=typed_frame({}, INCENTIVE_COLUMNS),
+                      points=typed_frame({}, POINTS_COLUMNS),
+                      alternate_currencies=typed_frame({}, CURRENCY_COLUMNS))
+    return Cohort(program_id=program, promotion_id=promotion, activity_id=None,
+                  host=parts[0].host, customers=cat("customers"), incentives=cat("incentives"),
+                  points=cat("points"), alternate_currencies=cat("alternate_currencies"),
+                  requests=sum(p.requests for p in parts),
+                  reused=sum(p.reused for p in parts),
+                  elapsed=sum(p.elapsed for p in parts))
+
+
+def dashboard(source: Client | Cohort, *, program_id: Any = None, promotion_id: Any = None,
+              customers: Any = None, promotion: Promotion | None = None, as_of: Any = None,
+              tz: str = "UTC", workers: int | None = None,
+              chunk_size: int | None = None) -> Dashboard:
+    """An app to answer "how is this promotion doing?" in JupyterLab.
+
+    Parameters
+    ----------
+    source : Client or Cohort
+        A client fetches on the Fetch button; a cohort (with ``promotion=``) works offline.
+    program_id, promotion_id : int or str, optional
+        Pre-filled inputs (taken from the cohort when ``source`` is one).
+    customers : iterable of ids, Series or path, optional
+        The cohort to fetch when the customers box is left empty.
+    promotion : Promotion, optional
+        The promotion's configuration, for utilisation (offline use; fetched otherwise).
+    as_of : timestamp-like, optional
+        Reference time of recency and trailing windows (default: now; pass a fixed value for
+        reproducible notebooks).
+    tz : str
+        Initial timezone of the timeline.
+    workers, chunk_size : int, optional
+        Concurrent requests, and customers per fetch chunk (Cancel acts between chunks).
+
+    Returns
+    -------
+    Dashboard
+        Display it (last expression of a cell) or drive it through its attributes.
+    """
+    return Dashboard(source, program_id=program_id, promotion_id=promotion_id,
+                     customers=customers, promotion=promotion, as_of=as_of, tz=tz,
+                     workers=workers, chunk_size=chunk_size)
