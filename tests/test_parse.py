@@ -3,6 +3,7 @@ property tests that nothing but ResponseFormatError/ApiError ever escapes."""
 
 from __future__ import annotations
 
+import collections
 import copy
 import json
 import math
@@ -633,16 +634,23 @@ def has_error_envelope(body: Any) -> bool:
 BOTH = ((parse_action_summary, assert_valid_summary), (parse_promotion, assert_valid_promotion))
 
 
+CASES: collections.Counter[str] = collections.Counter()
+"""Outcomes of the property tests in this session, reported by the last test of the module."""
+
+
 def check_outcome(body: Any, payload: Any, parsers: tuple = BOTH) -> None:
     for parse, validate in parsers:
         try:
             result = parse(payload)
         except ResponseFormatError:
+            CASES["ResponseFormatError"] += 1
             continue
         except ApiError:
             assert has_error_envelope(body)
+            CASES["ApiError (error envelope)"] += 1
             continue
         validate(result)
+        CASES["typed frames"] += 1
 
 
 @PROPERTY
@@ -701,3 +709,11 @@ def test_documented_shapes_with_fields_removed_nulled_or_retyped(which, mutation
     original, parsers = DOCUMENTED[which]
     body = mutate(copy.deepcopy(original), mutations)
     check_outcome(body, body, parsers)
+
+
+def test_property_cases_recorded(record_property):
+    if not CASES:
+        pytest.skip("counts the property tests above; run the whole module")
+    record_property("parser_cases", dict(CASES))
+    print(f"\nparser property cases: {sum(CASES.values())} outcomes, {dict(CASES)}")
+    assert sum(CASES.values()) >= 900 and CASES["typed frames"] and CASES["ResponseFormatError"]
