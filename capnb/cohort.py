@@ -13,7 +13,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -337,6 +337,8 @@ def fetch_cohort(
     refresh: bool = False,
     max_age: pd.Timedelta | str | None = None,
     progress: bool = True,
+    cancel: threading.Event | None = None,
+    on_progress: Callable[[int, int], object] | None = None,
 ) -> Cohort:
     """Fetch the action summary of every customer of a cohort in one promotion.
 
@@ -366,6 +368,10 @@ def fetch_cohort(
         Fetch again stored customers older than this (e.g. ``"1D"``).
     progress : bool
         Show a progress bar when someone is watching (never under papermill/nbval/CI).
+    cancel : threading.Event, optional
+        Setting it from another thread stops the fetch like Ctrl-C does (for apps).
+    on_progress : callable, optional
+        Called as ``on_progress(done, total)`` after each customer fetched (for apps).
 
     Returns
     -------
@@ -376,7 +382,8 @@ def fetch_cohort(
     ValidationError
         Bad arguments (before any request).
     FetchInterrupted
-        On Ctrl-C / kernel interrupt, after saving what was fetched; ``.cohort`` holds it.
+        On Ctrl-C / kernel interrupt or ``cancel``, after saving what was fetched; ``.cohort``
+        holds it.
     """
     if not isinstance(client, Client):
         raise ValidationError("client", f"must be a capnb.Client, got {type(client).__name__}")
@@ -413,7 +420,7 @@ def fetch_cohort(
     interrupted = False
     try:
         _run_pool(client, todo, program, promotion, activity, workers, limiter, batches,
-                  progress)
+                  progress, cancel, on_progress)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -455,7 +462,8 @@ def _check_max_age(max_age: Any) -> pd.Timedelta | None:
 
 def _run_pool(client: Client, todo: list[int], program: int, promotion: int,
               activity: str | None, workers: int, limiter: RateLimiter | None,
-              batches: _Batches, progress: bool) -> None:
+              batches: _Batches, progress: bool, cancel: threading.Event | None,
+              on_progress: Callable[[int, int], object] | None) -> None:
     """Fetch ``todo`` with ``workers`` threads pulling ids from one shared iterator; the calling
     thread collects outcomes (so a Ctrl-C lands here) and writes batches."""
     stop = threading.Event()
@@ -484,9 +492,12 @@ def _run_pool(client: Client, todo: list[int], program: int, promotion: int,
     try:
         for thread in threads:
             thread.start()
+        done = 0
         while running:
+            if cancel is not None and cancel.is_set():
+                raise KeyboardInterrupt  # the same clean stop as Ctrl-C
             try:
-                outcome = outcomes.get(timeout=0.5)
+                outcome = outcomes.get(timeout=0.2)
             except queue.Empty:
                 continue
             if outcome is None:
@@ -494,6 +505,9 @@ def _run_pool(client: Client, todo: list[int], program: int, promotion: int,
                 continue
             batches.add(outcome)
             bar.update(1)
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(todo))
             if outcome.status == "failed":
                 failed += 1
                 bar.set_postfix_str(f"failed={failed}", refresh=False)

@@ -6,8 +6,8 @@ every control and figure so the logic can be driven without a browser: set a con
 ``app.message``. Callbacks never print (executed notebooks stay comparable); problems, API
 errors included, appear as a readable line in ``app.message``.
 
-Fetching runs in a background thread, in chunks of customers, so the progress bar moves and the
-Cancel button can stop between chunks (``fetch_cohort`` itself stops only on KeyboardInterrupt).
+Fetching runs ``fetch_cohort`` in a background thread; its ``on_progress`` moves the progress
+bar and its ``cancel`` event is the Cancel button (what was fetched is kept).
 Filters (activity, actions, dates, timezone, period) recompute from the fetched cohort; nothing
 is fetched again.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
-import math
 import re
 import threading
 from typing import Any
@@ -31,13 +30,6 @@ from capnb.client import Client
 from capnb.cohort import Cohort, FetchInterrupted, fetch_cohort, read_customer_ids
 from capnb.errors import CapnbError, ValidationError
 from capnb.models import Promotion
-from capnb.schema import (
-    CURRENCY_COLUMNS,
-    CUSTOMER_COLUMNS,
-    INCENTIVE_COLUMNS,
-    POINTS_COLUMNS,
-    typed_frame,
-)
 from capnb.validation import check_id
 
 __all__ = ["FIGURES", "Dashboard", "dashboard"]
@@ -104,7 +96,7 @@ class Dashboard:
     def __init__(self, source: Client | Cohort, *, program_id: Any = None,
                  promotion_id: Any = None, customers: Any = None,
                  promotion: Promotion | None = None, as_of: Any = None, tz: str = "UTC",
-                 workers: int | None = None, chunk_size: int | None = None) -> None:
+                 workers: int | None = None) -> None:
         if not isinstance(source, Client | Cohort):
             raise ValidationError("source", "must be a capnb.Client (to fetch) or a "
                                   f"capnb.Cohort (offline), got {type(source).__name__}")
@@ -117,7 +109,7 @@ class Dashboard:
         self.cohort: Cohort | None = source if isinstance(source, Cohort) else None
         self.promotion = promotion
         self.customers = customers
-        self.workers, self.chunk_size = workers, chunk_size
+        self.workers = workers
         self.results: dict[str, pd.DataFrame] = {}
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
@@ -198,7 +190,8 @@ class Dashboard:
         try:
             program = check_id("program_id", self.program_input.value)
             promotion = check_id("promotion_id", self.promotion_input.value)
-            ids, invalid = read_customer_ids(self._customer_source())
+            source = self._customer_source()
+            ids, _ = read_customer_ids(source)
         except CapnbError as exc:
             self._say(f"Cannot fetch: {exc}", "error")
             return
@@ -210,17 +203,17 @@ class Dashboard:
         self.progress_text.value = f"0 / {len(ids):,} customers"
         self.fetch_button.disabled, self.cancel_button.disabled = True, False
         self._say(f"Fetching {len(ids):,} customers of promotion {promotion}…")
-        self._thread = threading.Thread(target=self._fetch, args=(program, promotion, ids,
-                                                                  invalid),
+        self._thread = threading.Thread(target=self._fetch, args=(program, promotion, source,
+                                                                  len(ids)),
                                         name="capnb-dashboard-fetch", daemon=True)
         self._thread.start()
 
     def cancel(self) -> None:
-        """Stop the running fetch after the current chunk (what the Cancel button does)."""
+        """Stop the running fetch, keeping what was fetched (what the Cancel button does)."""
         if self._thread is not None and self._thread.is_alive():
             self._cancel.set()
             self.cancel_button.disabled = True
-            self._say("Cancelling after the current batch of customers…", "warning")
+            self._say("Cancelling: finishing the requests already sent…", "warning")
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the background fetch ends; True when it has."""
@@ -239,34 +232,26 @@ class Dashboard:
             return [int(v) for v in re.split(r"[\s,;]+", text) if v]
         return text  # a path
 
-    def _fetch(self, program: int, promotion_id: int, ids: list[int],
-               invalid: pd.DataFrame) -> None:
-        parts: list[Cohort] = []
+    def _fetch(self, program: int, promotion_id: int, source: Any, total: int) -> None:
         try:
             promotion = self.client.promotion(program, promotion_id)
-            size = self.chunk_size or max(25, min(1000, math.ceil(len(ids) / 20)))
             kwargs = {} if self.workers is None else {"workers": self.workers}
-            for start in range(0, len(ids), size):
-                if self._cancel.is_set():
-                    break
-                chunk = ids[start:start + size]
-                try:
-                    parts.append(fetch_cohort(self.client, chunk, program, promotion_id,
-                                              progress=False, **kwargs))
-                except FetchInterrupted as exc:  # a kernel interrupt: keep what came back
-                    parts.append(exc.cohort)
-                    self._cancel.set()
-                self.progress.value = sum(len(p.customers) for p in parts)
-                self.progress_text.value = f"{self.progress.value:,} / {len(ids):,} customers"
-            cohort = _merge(parts, invalid, program, promotion_id, self.client.base_url)
+            try:
+                cohort = fetch_cohort(self.client, source, program, promotion_id, progress=False,
+                                      cancel=self._cancel, on_progress=self._show_progress,
+                                      **kwargs)
+            except FetchInterrupted as exc:  # Cancel or a kernel interrupt: keep what came back
+                cohort = exc.cohort
+                self._cancel.set()
             self._load(cohort, promotion)
             fetched = len(cohort.fetched_customer_ids)
-            failed = int(cohort.customers["status"].isin(["failed", "not_found"]).sum())
-            text = (f"Cancelled: {fetched:,} of {len(ids):,} customers fetched; the charts show "
+            counts = cohort.status_counts()
+            failed, invalid = int(counts["failed"] + counts["not_found"]), int(counts["invalid"])
+            text = (f"Cancelled: {fetched:,} of {total:,} customers fetched; the charts show "
                     "those." if self._cancel.is_set() else
-                    f"Fetched {fetched:,} of {len(ids):,} customers.")
-            if failed or len(invalid):
-                text += (f" {failed:,} not found or failed, {len(invalid):,} invalid ids "
+                    f"Fetched {fetched:,} of {total:,} customers.")
+            if failed or invalid:
+                text += (f" {failed:,} not found or failed, {invalid:,} invalid ids "
                          "(see app.cohort.errors).")
             self._say(text, "warning" if self._cancel.is_set() or failed else "info")
         except CapnbError as exc:
@@ -276,6 +261,10 @@ class Dashboard:
             self._say(f"Unexpected error while fetching: {type(exc).__name__}: {exc}", "error")
         finally:
             self.fetch_button.disabled, self.cancel_button.disabled = False, True
+
+    def _show_progress(self, done: int, total: int) -> None:
+        self.progress.value = done
+        self.progress_text.value = f"{done:,} / {total:,} customers"
 
     # -- analysis --------------------------------------------------------------------------------
 
@@ -418,36 +407,9 @@ class Dashboard:
         _replace(self.figures["customer_utilisation"], figure)
 
 
-def _merge(parts: list[Cohort], invalid: pd.DataFrame, program: int, promotion: int,
-           host: str) -> Cohort:
-    """One cohort from the chunks' cohorts (plus the invalid ids, as fetch_cohort reports)."""
-    def cat(name: str) -> pd.DataFrame:
-        frames = [getattr(p, name) for p in parts]
-        if name == "customers":
-            frames.append(typed_frame(invalid, CUSTOMER_COLUMNS))
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            return getattr(parts[0], name)
-        return pd.concat(frames, ignore_index=True)
-
-    if not parts:
-        return Cohort(program_id=program, promotion_id=promotion, activity_id=None, host=host,
-                      customers=typed_frame(invalid, CUSTOMER_COLUMNS),
-                      incentives=typed_frame({}, INCENTIVE_COLUMNS),
-                      points=typed_frame({}, POINTS_COLUMNS),
-                      alternate_currencies=typed_frame({}, CURRENCY_COLUMNS))
-    return Cohort(program_id=program, promotion_id=promotion, activity_id=None,
-                  host=parts[0].host, customers=cat("customers"), incentives=cat("incentives"),
-                  points=cat("points"), alternate_currencies=cat("alternate_currencies"),
-                  requests=sum(p.requests for p in parts),
-                  reused=sum(p.reused for p in parts),
-                  elapsed=sum(p.elapsed for p in parts))
-
-
 def dashboard(source: Client | Cohort, *, program_id: Any = None, promotion_id: Any = None,
               customers: Any = None, promotion: Promotion | None = None, as_of: Any = None,
-              tz: str = "UTC", workers: int | None = None,
-              chunk_size: int | None = None) -> Dashboard:
+              tz: str = "UTC", workers: int | None = None) -> Dashboard:
     """An app to answer "how is this promotion doing?" in JupyterLab.
 
     Parameters
@@ -465,8 +427,8 @@ def dashboard(source: Client | Cohort, *, program_id: Any = None, promotion_id: 
         reproducible notebooks).
     tz : str
         Initial timezone of the timeline.
-    workers, chunk_size : int, optional
-        Concurrent requests, and customers per fetch chunk (Cancel acts between chunks).
+    workers : int, optional
+        Concurrent requests (``fetch_cohort``'s default otherwise).
 
     Returns
     -------
@@ -475,4 +437,4 @@ def dashboard(source: Client | Cohort, *, program_id: Any = None, promotion_id: 
     """
     return Dashboard(source, program_id=program_id, promotion_id=promotion_id,
                      customers=customers, promotion=promotion, as_of=as_of, tz=tz,
-                     workers=workers, chunk_size=chunk_size)
+                     workers=workers)
