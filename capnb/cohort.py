@@ -540,7 +540,8 @@ def _assemble(key: PartitionKey, customers: pd.DataFrame, incentives: pd.DataFra
     frames = {}
     for name, frame in (("incentives", incentives), ("points", points),
                         ("alternate_currencies", currencies)):
-        frame = frame.sort_values("customer_id", kind="stable") if len(frame) else frame
+        if not frame["customer_id"].is_monotonic_increasing:
+            frame = frame.sort_values("customer_id", kind="stable")
         frames[name] = typed_frame(frame.reset_index(drop=True), FRAME_NAMES[name])
     if not ordered:
         customers = customers.sort_values("customer_id", kind="stable")

@@ -112,6 +112,8 @@ def typed_frame(
 
 
 def _cast(values: pd.Series, dtype: str) -> pd.Series:
+    if str(values.dtype) == dtype:
+        return values  # already right: no copy (frames of millions of rows pass through here)
     if dtype == UTC_TIMESTAMP:
         return epoch_ms_to_utc(values)
     if dtype == "object":
