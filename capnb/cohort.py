@@ -339,6 +339,8 @@ def fetch_cohort(
     progress: bool = True,
     cancel: threading.Event | None = None,
     on_progress: Callable[[int, int], object] | None = None,
+    identifier: str | None = None,
+    source: str = "INSTORE",
 ) -> Cohort:
     """Fetch the action summary of every customer of a cohort in one promotion.
 
@@ -372,6 +374,14 @@ def fetch_cohort(
         Setting it from another thread stops the fetch like Ctrl-C does (for apps).
     on_progress : callable, optional
         Called as ``on_progress(done, total)`` after each customer fetched (for apps).
+    identifier : str, optional
+        ``mobile``, ``email``, ``externalId``, ``cardnumber`` or ``id``: ``customer_ids`` are
+        then values of that identifier (a file's column may be named after it), resolved first
+        with the lookup endpoint (see :func:`capnb.identifiers.resolve_identifiers`). Values
+        nobody has get status ``not_found`` (lookup failures ``failed``, blanks ``invalid``),
+        the value in ``error_message`` and no ``customer_id``.
+    source : str
+        The identifiers' source, with ``identifier``.
 
     Returns
     -------
@@ -398,7 +408,13 @@ def fetch_cohort(
     if not isinstance(refresh, bool):
         raise ValidationError("refresh", f"must be True or False, got {refresh!r}")
     store_obj = _as_store(store) if store is not None else None
-    ids, invalid = read_customer_ids(customer_ids)
+    if identifier is None:
+        ids, invalid = read_customer_ids(customer_ids)
+    else:  # identifiers first become ids; unresolved ones are reported, never dropped
+        from capnb.identifiers import resolve_identifiers
+
+        ids, invalid = resolve_identifiers(client, customer_ids, identifier, source=source,
+                                           workers=workers, throttle=limiter)
     key = (store_obj.key(client.base_url, program, promotion, activity) if store_obj
            else PartitionKey(host_key(client.base_url), program, promotion, activity))
 
@@ -431,7 +447,10 @@ def fetch_cohort(
         wanted = pd.Index(ids, dtype="Int64")
         parts = {"customers": stored.customers, "incentives": stored.incentives,
                  "points": stored.points, "alternate_currencies": stored.alternate_currencies}
-        parts = {name: frame[frame["customer_id"].isin(wanted)] for name, frame in parts.items()}
+        for name, frame in parts.items():
+            wanted_rows = frame["customer_id"].isin(wanted)
+            if not wanted_rows.all():  # the store holds more customers than asked for
+                parts[name] = frame[wanted_rows]
     else:
         parts = batches.collected()
     fetched = batches.added

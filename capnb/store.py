@@ -158,12 +158,13 @@ class Store:
             benefits[table] = self._read_table(table, files)
         customers = self._read_table("customers", self._files("customers", key))
         readable = set(self._files("customers", key))
-        customers = customers.sort_values("fetched_at", kind="stable")
-        duplicated = customers["customer_id"].duplicated(keep="last")
-        customers = customers[~duplicated].sort_values("customer_id", kind="stable")
-        customers = customers.reset_index(drop=True)
+        refetched = bool(customers["customer_id"].duplicated().any())
+        if refetched:  # keep each customer's latest fetch (rarely needed: skip the copies)
+            customers = customers.sort_values(["customer_id", "fetched_at"], kind="stable")
+            customers = customers[~customers["customer_id"].duplicated(keep="last")]
+            customers = customers.reset_index(drop=True)
         for table, frame in benefits.items():
-            if len(readable) < len(committed) or duplicated.any():
+            if len(readable) < len(committed) or refetched:
                 latest = customers[["customer_id", "fetched_at"]]
                 frame = frame.merge(latest, on=["customer_id", "fetched_at"], how="inner")
             columns = [c for c in TABLES[table] if c != "fetched_at"]
