@@ -26,6 +26,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from capnb.errors import CapnbWarning, StoreError, ValidationError
@@ -68,6 +69,20 @@ class PartitionKey:
 def host_key(base_url: str) -> str:
     """The store's name for a host: the base URL's ``netloc`` (``eu.api.capillarytech.com``)."""
     return urlsplit(base_url).netloc or base_url
+
+
+def _sorted_by_customer(table: pa.Table) -> pa.Table:
+    """``table`` stably sorted by ``customer_id``, one column at a time.
+
+    Each column is reordered and its unsorted original released before the next, so a table of
+    millions of rows is never held twice (``Table.sort_by`` would copy it whole).
+    """
+    order = pc.sort_indices(table, sort_keys=[("customer_id", "ascending")])
+    names, columns = table.column_names, []
+    for _ in names:
+        columns.append(table.column(0).take(order))
+        table = table.remove_column(0)
+    return pa.table(dict(zip(names, columns, strict=True)), metadata=table.schema.metadata)
 
 
 @dataclass(frozen=True)
@@ -200,9 +215,7 @@ class Store:
         except pa.ArrowException as exc:
             raise StoreError(f"store table {table!r} has incompatible files: {exc}") from exc
         del pieces
-        # Sorted (stably) by customer in Arrow, then converted column by column, freeing Arrow's
-        # copy as it goes: a million-customer cohort loads without holding it twice.
-        combined = combined.sort_by("customer_id")
+        combined = _sorted_by_customer(combined)
         frame = typed_frame(combined.to_pandas(self_destruct=True, split_blocks=True),
                             TABLES[table])
         del combined
