@@ -108,7 +108,7 @@ def typed_frame(
         else:
             values = pd.Series([None] * n, dtype="object")
         out[name] = _cast(pd.Series(values).reset_index(drop=True), dtype)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # the casts above already made any copy needed
 
 
 def _cast(values: pd.Series, dtype: str) -> pd.Series:

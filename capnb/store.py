@@ -71,20 +71,6 @@ def host_key(base_url: str) -> str:
     return urlsplit(base_url).netloc or base_url
 
 
-def _sorted_by_customer(table: pa.Table) -> pa.Table:
-    """``table`` stably sorted by ``customer_id``, one column at a time.
-
-    Each column is reordered and its unsorted original released before the next, so a table of
-    millions of rows is never held twice (``Table.sort_by`` would copy it whole).
-    """
-    order = pc.sort_indices(table, sort_keys=[("customer_id", "ascending")])
-    names, columns = table.column_names, []
-    for _ in names:
-        columns.append(table.column(0).take(order))
-        table = table.remove_column(0)
-    return pa.table(dict(zip(names, columns, strict=True)), metadata=table.schema.metadata)
-
-
 @dataclass(frozen=True)
 class StoredCohort:
     """What the store holds for one partition: the latest fetch of every customer."""
@@ -205,7 +191,7 @@ class Store:
         for path in files:
             try:
                 with pq.ParquetFile(path) as parquet:  # lighter than read_table's dataset
-                    pieces.append(parquet.read())
+                    pieces.append(parquet.read(use_threads=False))
             except (OSError, pa.ArrowException) as exc:
                 self._quarantine(path, exc)
         if not pieces:
@@ -215,11 +201,23 @@ class Store:
         except pa.ArrowException as exc:
             raise StoreError(f"store table {table!r} has incompatible files: {exc}") from exc
         del pieces
-        combined = _sorted_by_customer(combined)
+        # Sort (stably) by customer one column at a time, releasing each unsorted column before
+        # the next, then convert while releasing Arrow's copy: a table of millions of rows is
+        # never held twice (``Table.sort_by`` would copy it whole). Hence the ``del``s.
+        order = pc.sort_indices(combined, sort_keys=[("customer_id", "ascending")])
+        names, metadata, columns = combined.column_names, combined.schema.metadata, []
+        for _ in names:
+            columns.append(combined.column(0).take(order))
+            combined = combined.remove_column(0)
+        del combined, order
+        pool = pa.default_memory_pool()
+        pool.release_unused()  # Arrow's allocator keeps freed memory unless told
+        combined = pa.table(dict(zip(names, columns, strict=True)), metadata=metadata)
+        del columns
         frame = typed_frame(combined.to_pandas(self_destruct=True, split_blocks=True),
                             TABLES[table])
         del combined
-        pa.default_memory_pool().release_unused()  # hand Arrow's scratch memory back to the OS
+        pool.release_unused()
         return frame
 
     def _quarantine(self, path: Path, exc: Exception) -> None:
