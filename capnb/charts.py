@@ -27,6 +27,7 @@ __all__ = [
     "MEASURABILITY_COLOURS",
     "OKABE_ITO",
     "TEMPLATE",
+    "budget_burn_chart",
     "customer_utilisation_histogram",
     "issuance_chart",
     "no_data_figure",
@@ -432,4 +433,65 @@ def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
         title=_title(what, promotion, "Usage " + "; ".join(parts)),
         xaxis=dict(title=dict(text=f"Usage per customer ({_esc(unit)})"), rangemode="tozero"),
         yaxis=dict(title=dict(text="Customers"), rangemode="tozero"))
+    return fig
+
+
+# -- portfolio -----------------------------------------------------------------------------------
+
+def budget_burn_chart(frame: pd.DataFrame, *, program: Any = None) -> go.Figure:
+    """Budget burn of every promotion of :func:`capnb.portfolio.portfolio`.
+
+    Per promotion (in the frame's order, riskiest first): a bar for the share of the most used
+    promotion-wide budget and one for the share of the promotion's time elapsed. A budget bar
+    longer than the time bar burns faster than time passes (risk > 1). Promotions without a
+    measured budget are listed with a label, never hidden.
+    """
+    _check_frame(frame, ("promotion_id", "name", "status", "budget_used_share",
+                         "time_elapsed_share", "risk", "days_left", "note"))
+    what = "Budget burn"
+    if frame.empty:
+        return no_data_figure(what, "the program has no promotions", program)
+    frame = frame.reset_index(drop=True)
+    labels = [f"{_esc(row.name)} ({row.promotion_id})" for row in frame.itertuples()]
+    hover = [
+        "<br>".join([f"<b>{_esc(row.name)}</b> ({_esc(row.status)})",
+                     "Budget used: " + ("—" if pd.isna(row.budget_used_share)
+                                        else f"{row.budget_used_share:.1%}"),
+                     "Time elapsed: " + ("—" if pd.isna(row.time_elapsed_share)
+                                         else f"{row.time_elapsed_share:.1%}"),
+                     "Risk: " + ("—" if pd.isna(row.risk) else f"{row.risk:.2f}"),
+                     "Days left: " + ("—" if pd.isna(row.days_left)
+                                      else f"{row.days_left:,.0f}"),
+                     _wrap(row.note)])
+        for row in frame.itertuples()]
+    fig = go.Figure()
+    for column, name, colour in (("budget_used_share", "budget used", OKABE_ITO[5]),
+                                 ("time_elapsed_share", "time elapsed", OKABE_ITO[4])):
+        values = frame[column].astype("float64")
+        idx = np.flatnonzero(values.notna())
+        fig.add_bar(x=_num(values.iloc[idx]), y=[labels[i] for i in idx], orientation="h",
+                    name=name, marker_color=colour, hovertext=[hover[i] for i in idx],
+                    hoverinfo="text")
+    idx = np.flatnonzero(frame["budget_used_share"].isna())
+    if len(idx):
+        fig.add_scatter(x=[0.0] * len(idx), y=[labels[i] for i in idx], mode="markers+text",
+                        text=["budget not measured"] * len(idx), textposition="middle right",
+                        name="no budget share", marker=dict(symbol="circle-open", size=9,
+                                                            color="#777777"),
+                        textfont=dict(color="#555555"), hovertext=[hover[i] for i in idx],
+                        hoverinfo="text")
+    fig.add_vline(x=1.0, line=dict(color=_MARK_COLOUR, width=1.5),
+                  annotation=dict(text="100%", font=dict(color=_MARK_COLOUR)),
+                  annotation_position="top")
+    fig.update_layout(
+        template=TEMPLATE, barmode="group", height=180 + 56 * len(frame),
+        title=_title(what, program, "Most used promotion-wide budget against time elapsed; "
+                     "riskiest promotion first"),
+        xaxis=dict(title=dict(text="Share used or elapsed (%)"), tickformat=".0%",
+                   range=[0, max(1.1, float(np.nanmax(frame[["budget_used_share",
+                                                           "time_elapsed_share"]]
+                                                    .astype("float64").to_numpy(),
+                                                    initial=0.0)) * 1.05)]),
+        yaxis=dict(title=dict(text="Promotion"), type="category", autorange="reversed",
+                   categoryorder="array", categoryarray=labels))
     return fig

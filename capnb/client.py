@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 import certifi
@@ -26,6 +26,7 @@ from urllib3.exceptions import TimeoutError as _Urllib3Timeout
 
 from capnb import __version__
 from capnb.auth import OAUTH_HEADER, TOKEN_PATH, Auth, BasicAuth, OAuth
+from capnb.catalog import parse_programs, parse_promotion_page, promotion_list_frame
 from capnb.config import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_BACKOFF,
@@ -44,16 +45,24 @@ from capnb.errors import (
     ResponseFormatError,
     ServerError,
     TransportError,
+    ValidationError,
     api_error_class,
 )
+from capnb.lookup import parse_lookup, parse_v2_action_summary
 from capnb.models import ActionSummary, Promotion
 from capnb.parse import parse_action_summary, parse_promotion, raise_for_envelope
+from capnb.usage import parse_promotion_data
 from capnb.validation import (
     check_activity_id,
     check_id,
+    check_identifier,
+    check_identifier_name,
     check_non_negative_int,
     check_positive_number,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Client", "Throttle", "connect"]
 
@@ -63,6 +72,13 @@ RETRYABLE_STATUSES = frozenset({429, 461, 500, 502, 503, 504, 521})
 REQUEST_ID_HEADER = "X-Cap-Requestid"
 SUMMARY_PATH = "/v3/customers/{customer_id}/customerPromotionDetails/actionSummary"
 PROMOTION_PATH = "/api_gateway/loyalty/v1/programs/{program_id}/promotions/{promotion_id}/get"
+LOOKUP_PATH = "/v2/customers/lookup"
+V2_SUMMARY_PATH = "/v2/customers/lookup/customerPromotionDetails/actionSummary"
+PROMOTION_DATA_PATH = "/v2/customers/lookup/promotionData"
+PROGRAMS_PATH = "/v2/organization/programs"
+PROMOTION_LIST_PATH = "/api_gateway/loyalty/v1/programs/promotions/list"
+MAX_PAGES = 10_000
+"""Safety stop for list endpoints whose pages never run out."""
 
 
 class Throttle(Protocol):
@@ -189,6 +205,116 @@ class Client:
                                      promotion_id=check_id("promotion_id", promotion_id))
         payload, request_id = self.get_json(path)
         return parse_promotion(payload, request_id=request_id)
+
+    def lookup_customer(self, identifier_name: str, identifier_value: str | int,
+                        source: str = "INSTORE") -> int:
+        """The customer id of an identifier (``GET /v2/customers/lookup``).
+
+        Parameters
+        ----------
+        identifier_name : str
+            ``mobile``, ``email``, ``externalId``, ``cardnumber`` or ``id``.
+        identifier_value : str or int
+        source : str
+            The identifier's source (``INSTORE`` for the org's own customers).
+
+        Raises
+        ------
+        CustomerNotFound
+            Error 8015: nobody has this identifier.
+        ValidationError
+            Bad arguments (before any request).
+        """
+        params = _identifier_params(identifier_name, identifier_value, source)
+        payload, request_id = self.get_json(LOOKUP_PATH, params)
+        return parse_lookup(payload, request_id=request_id)
+
+    def action_summary_by_identifier(
+        self, identifier_name: str, identifier_value: str | int, program_id: int | str,
+        promotion_id: int | str, *, source: str = "INSTORE", activity_id: str | None = None,
+    ) -> ActionSummary:
+        """One customer's benefits in one promotion, by identifier (the v2 summary).
+
+        Returns the same ``ActionSummary`` frames as :meth:`action_summary` (see
+        :func:`capnb.lookup.parse_v2_action_summary`). Raises ``CustomerNotFound`` (8015),
+        ``PromotionNotFound`` (8874), ``BadRequest`` (8883) or another ``ApiError``.
+        """
+        params = _identifier_params(identifier_name, identifier_value, source)
+        params["programId"] = check_id("program_id", program_id)
+        params["promotionId"] = check_id("promotion_id", promotion_id)
+        activity = check_activity_id(activity_id)
+        if activity is not None:
+            params["activityId"] = activity
+        payload, request_id = self.get_json(V2_SUMMARY_PATH, params)
+        return parse_v2_action_summary(payload, request_id=request_id)
+
+    def programs(self) -> pd.DataFrame:
+        """The org's loyalty programs (``GET /v2/organization/programs``).
+
+        Returns a DataFrame with ``capnb.schema.PROGRAM_COLUMNS``: ``program_id`` (Int64),
+        ``name``, ``description`` (str), ``points_to_currency_ratio`` (float64),
+        ``is_default`` (boolean), ``partner_programs`` (object).
+        """
+        payload, request_id = self.get_json(PROGRAMS_PATH)
+        return parse_programs(payload, request_id=request_id)
+
+    def promotion_payloads(self, program_id: int | str, status: str | list[str] | None = None,
+                           page_size: int = 100) -> list[dict[str, Any]]:
+        """Every promotion object of a program, from the paginated promotions list.
+
+        ``offset`` is a page number: pages 0, 1, ... are fetched until ``pageDetails.pageCount``
+        is reached or a page is empty; a promotion seen twice is kept once.
+        """
+        params: dict[str, Any] = {"program": check_id("program_id", program_id),
+                                  "limit": int(check_positive_number("page_size", page_size,
+                                                                     integer=True))}
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else status
+            if (isinstance(statuses, str | bytes) or not isinstance(statuses, list | tuple)
+                    or not statuses
+                    or not all(isinstance(s, str) and s.strip() for s in statuses)):
+                raise ValidationError("status", "must be a status such as 'LIVE' or a list of "
+                                      f"them, got {status!r}")
+            params["status"] = ",".join(s.strip().upper() for s in statuses)
+        items: list[dict[str, Any]] = []
+        seen: set[Any] = set()
+        for page_number in range(MAX_PAGES):
+            payload, request_id = self.get_json(PROMOTION_LIST_PATH,
+                                                {**params, "offset": page_number})
+            page = parse_promotion_page(payload, request_id=request_id)
+            fresh = [p for p in page.items if p.get("id", id(p)) not in seen]
+            seen.update(p.get("id", id(p)) for p in fresh)
+            items += fresh
+            if not page.items or (page.page_count is not None
+                                  and page_number + 1 >= page.page_count):
+                break
+        return items
+
+    def promotions(self, program_id: int | str, status: str | list[str] | None = None,
+                   page_size: int = 100) -> pd.DataFrame:
+        """Every promotion of a program, one row each (see :meth:`promotion_payloads`).
+
+        Returns a DataFrame with ``capnb.schema.PROMOTION_LIST_COLUMNS``: ``promotion_id,
+        program_id`` (Int64), ``name, type, status`` (str), ``is_active`` (boolean), ``start,
+        end`` (datetime64[us, UTC]), ``identifier`` (str). Raises ``ProgramNotFound`` (2010).
+        """
+        return promotion_list_frame(self.promotion_payloads(program_id, status, page_size))
+
+    def customer_promotion_usage(self, customer_id: int | str,
+                                 program_id: int | str | None = None) -> pd.DataFrame:
+        """Exact usage of every restriction of every promotion for one customer
+        (``GET /v2/customers/lookup/promotionData``), period-based caps included.
+
+        Returns a DataFrame with ``capnb.schema.PROMOTION_USAGE_COLUMNS`` (see
+        :func:`capnb.usage.parse_promotion_data`). Raises ``CustomerNotFound`` (8015).
+        """
+        customer = check_id("customer_id", customer_id)
+        params: dict[str, Any] = {"source": "INSTORE", "identifierName": "id",
+                                  "identifierValue": customer}
+        if program_id is not None:
+            params["programs"] = check_id("program_id", program_id)
+        payload, request_id = self.get_json(PROMOTION_DATA_PATH, params)
+        return parse_promotion_data(payload, customer_id=customer, request_id=request_id)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -329,6 +455,13 @@ class Client:
         from capnb.cohort import fetch_cohort
 
         return fetch_cohort(self, customer_ids, program_id, promotion_id, activity_id, **kwargs)
+
+
+def _identifier_params(identifier_name: Any, identifier_value: Any, source: Any
+                       ) -> dict[str, Any]:
+    return {"source": check_identifier("source", source),
+            "identifierName": check_identifier_name(identifier_name),
+            "identifierValue": check_identifier("identifier_value", identifier_value)}
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

@@ -9,13 +9,13 @@
     ├── ResponseFormatError    body that is not the documented JSON
     ├── StoreError             local Parquet store unusable
     └── ApiError               the API answered with an error code
-        ├── BadRequest             400, missing/invalid parameters
+        ├── BadRequest             400, 8883, 4054: missing/invalid parameters
         ├── AuthenticationError    401
         ├── PermissionDenied       403 / 4000
         ├── NotFound
-        │   ├── CustomerNotFound   9002
+        │   ├── CustomerNotFound   9002, 8015
         │   ├── ProgramNotFound    9001, 2010
-        │   └── PromotionNotFound  3013, 4029
+        │   └── PromotionNotFound  3013, 4029, 8874
         ├── RateLimited            429 after all retries
         └── ServerError            5xx after all retries
 
@@ -145,7 +145,7 @@ class NotFound(ApiError):
 
 
 class CustomerNotFound(NotFound):
-    """Code 9002: no customer with this id."""
+    """Codes 9002 (v3, by id) and 8015 (v2, by identifier): no such customer."""
 
 
 class ProgramNotFound(NotFound):
@@ -153,7 +153,7 @@ class ProgramNotFound(NotFound):
 
 
 class PromotionNotFound(NotFound):
-    """Codes 3013 and 4029: no promotion with this id in the program."""
+    """Codes 3013, 4029 and 8874 (v2): no promotion with this id in the program."""
 
 
 class RateLimited(ApiError):
@@ -166,6 +166,10 @@ class ServerError(ApiError):
 
 _BY_CODE: dict[int, type[ApiError]] = {
     9002: CustomerNotFound,
+    8015: CustomerNotFound,
+    8874: PromotionNotFound,
+    8883: BadRequest,
+    4054: BadRequest,
     9001: ProgramNotFound,
     2010: ProgramNotFound,
     3013: PromotionNotFound,

@@ -232,8 +232,8 @@ def raise_for_envelope(payload: Any, *, http_status: int | None = None,
     Errors recognised, in order: a non-empty ``errors`` (v2/v3) when ``data`` is null, empty or
     missing, or whatever ``data`` holds when ``http_status`` >= 400; an api_gateway
     ``status.code`` other than 200/201 (in both, an HTTP-like code such as 500 chooses the
-    class when the HTTP status says success); a non-empty ``validationErrors`` (classed as a 400 unless
-    ``http_status`` says otherwise). The first entry gives ``code``; messages are joined.
+    class when the HTTP status says success); a non-empty ``validationErrors`` (classed as a
+    400 unless ``http_status`` says otherwise). The first entry gives ``code``; messages are joined.
 
     Parameters
     ----------

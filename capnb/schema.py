@@ -74,6 +74,43 @@ ACTION_COLUMNS: dict[str, str] = {
     "properties": "object",
 }
 
+PROGRAM_COLUMNS: dict[str, str] = {
+    "program_id": "Int64",
+    "name": "str",
+    "description": "str",
+    "points_to_currency_ratio": "float64",
+    "is_default": "boolean",
+    "partner_programs": "object",
+}
+
+PROMOTION_LIST_COLUMNS: dict[str, str] = {
+    "promotion_id": "Int64",
+    "program_id": "Int64",
+    "name": "str",
+    "type": "str",
+    "status": "str",
+    "is_active": "boolean",
+    "start": UTC_TIMESTAMP,
+    "end": UTC_TIMESTAMP,
+    "identifier": "str",
+}
+
+PROMOTION_USAGE_COLUMNS: dict[str, str] = {
+    "customer_id": "Int64",
+    "program_id": "Int64",
+    "promotion_id": "Int64",
+    "family": "str",
+    "name": "str",
+    "kpi": "str",
+    "limit_on": "str",
+    "type": "str",
+    "period_unit": "str",
+    "max_limit": "float64",
+    "unlimited": "bool",
+    "usage": "float64",
+    "source": "str",
+}
+
 CUSTOMER_STATUSES = ("ok", "no_benefits", "not_found", "failed", "invalid")
 
 CUSTOMER_COLUMNS: dict[str, str] = {

@@ -64,3 +64,24 @@ def check_non_negative_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError(name, f"must be an integer >= 0, got {value!r}")
     return value
+
+
+IDENTIFIER_NAMES = ("mobile", "email", "externalId", "cardnumber", "id")
+"""Identifier types the lookup endpoints accept (``identifierName``)."""
+
+
+def check_identifier(name: str, value: Any) -> str:
+    """Return ``value`` as a stripped non-empty string (ints become their digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(name, f"must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def check_identifier_name(value: Any, name: str = "identifier_name") -> str:
+    """Return ``value`` when it is one of :data:`IDENTIFIER_NAMES`."""
+    if value not in IDENTIFIER_NAMES:
+        raise ValidationError(name, f"must be one of {', '.join(IDENTIFIER_NAMES)}, "
+                              f"got {value!r}")
+    return value

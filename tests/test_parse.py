@@ -433,7 +433,7 @@ def gateway_error(code: Any, message: str = "boom") -> dict[str, Any]:
     (gateway_error(500, "internal"), 200, ServerError, 500),
     (gateway_error(500, "internal"), None, ServerError, 500),
     ({"errors": [{"status": False, "code": 8015, "message": "Customer not found"}]}, 400,
-     BadRequest, 8015),
+     CustomerNotFound, 8015),  # v2 lookup's code, whatever the HTTP status
     ({"status": {"code": 200}, "validationErrors": [{"code": 4054, "message": "limit"}],
       "data": []}, 200, BadRequest, 4054),
     ({"status": {"code": 200}, "validationErrors": {"programId": "must be a number"}}, None,

@@ -700,7 +700,7 @@ def test_stats_endpoint_and_request_ids(sb: Sandbox, http: requests.Session) -> 
     assert stats["rate_limited"] == 0 and stats["tokens_issued"] == 0
     sb.reset_stats()
     assert sb.stats() == {"requests": 0, "by_path": {}, "status_counts": {}, "rate_limited": 0,
-                          "tokens_issued": 0, "max_window_requests": 0}
+                          "tokens_issued": 0, "max_window_requests": 0, "faults": {}}
 
 
 def test_wrong_method_and_unknown_path(sb: Sandbox, http: requests.Session) -> None:
@@ -708,7 +708,7 @@ def test_wrong_method_and_unknown_path(sb: Sandbox, http: requests.Session) -> N
     assert wrong.status_code == 405 and wrong.headers["Allow"] == "GET"
     assert wrong.json()["errors"][0]["code"] == 405
     assert http.delete(sb.url + TOKEN).status_code == 405
-    missing = http.get(sb.url + "/v2/customers/lookup", headers=BASIC)
+    missing = http.get(sb.url + "/v2/customers/get", headers=BASIC)
     assert missing.status_code == 404 and missing.json()["data"] is None
 
 

@@ -16,7 +16,6 @@ import pytest
 import capnb
 from capnb.sandbox import SANDBOX_CLIENT_SECRET, SANDBOX_PASSWORD, SANDBOX_TILL_ID
 
-
 WRONG = "-".join(["wrong", "password", "123"])  # never spelled out where a traceback shows it
 
 

@@ -12,6 +12,12 @@ Routes::
     GET  /v3/customers/{customerId}/customerPromotionDetails/actionSummary  Basic or OAuth
     GET  /api_gateway/loyalty/v1/programs/{programId}/promotions/{promotionId}/get
          (also without the trailing /get, the older form)                   Basic or OAuth
+    GET  /v2/customers/lookup                                              Basic or OAuth
+    GET  /v2/customers/lookup/customerPromotionDetails/actionSummary        Basic or OAuth
+    GET  /v2/customers/lookup/promotionData                                Basic or OAuth
+    GET  /v2/organization/programs                                         Basic or OAuth
+    GET  /api_gateway/loyalty/v1/programs/promotions/list                  Basic or OAuth
+         (the bodies of these five come from :mod:`capnb.sandbox.v2`)
     GET  /__sandbox__/stats, /__sandbox__/catalog                           no auth, not counted
 """
 
@@ -39,6 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from capnb.sandbox import v2
 from capnb.sandbox.data import SandboxData
 from capnb.sandbox.faults import HTML_ERROR_PAGE, FaultPlan
 
@@ -194,6 +201,19 @@ class SandboxApp:
                    re.compile(r"/api_gateway/loyalty/v1/programs/(?P<programId>[^/]+)"
                               r"/promotions/(?P<promotionId>[^/]+)(?:/get)?/?"),
                    ("GET",), self._promotion),
+            _Route("/v2/customers/lookup", re.compile(r"/v2/customers/lookup/?"), ("GET",),
+                   self._v2(v2.lookup)),
+            _Route("/v2/customers/lookup/customerPromotionDetails/actionSummary",
+                   re.compile(r"/v2/customers/lookup/customerPromotionDetails/actionSummary/?"),
+                   ("GET",), self._v2(v2.v2_action_summary)),
+            _Route("/v2/customers/lookup/promotionData",
+                   re.compile(r"/v2/customers/lookup/promotionData/?"), ("GET",),
+                   self._v2(v2.promotion_data)),
+            _Route("/v2/organization/programs", re.compile(r"/v2/organization/programs/?"),
+                   ("GET",), lambda request, params: Response.json(*v2.programs(self.data))),
+            _Route("/api_gateway/loyalty/v1/programs/promotions/list",
+                   re.compile(r"/api_gateway/loyalty/v1/programs/promotions/list/?"), ("GET",),
+                   self._v2(v2.promotions_list)),
             _Route("/__sandbox__/stats", re.compile(r"/__sandbox__/stats/?"), ("GET",),
                    lambda request, params: Response.json(200, self.stats()),
                    auth=False, internal=True),
@@ -435,6 +455,13 @@ class SandboxApp:
         if body is None:
             return _gateway_error(self.error_status, 4029, "Promotion ID is invalid.")
         return Response(200, body)
+
+    def _v2(self, shape: Callable[[SandboxData, dict[str, str], int], tuple[int, Any]],
+            ) -> Callable[[Request, dict[str, str]], Response]:
+        """A route handler answering with ``shape(data, query, error_status)``."""
+        def handler(request: Request, params: dict[str, str]) -> Response:
+            return Response.json(*shape(self.data, request.query, self.error_status))
+        return handler
 
     def _catalog(self, request: Request, params: dict[str, str]) -> Response:
         catalog = self.data.catalog()

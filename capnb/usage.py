@@ -1,0 +1,140 @@
+"""Body of ``GET /v2/customers/lookup/promotionData`` -> exact limit usage; pure, no I/O.
+
+Per customer and promotion the endpoint reports each restriction's ``maxLimit`` and
+``currentCustomerUsage`` (period-based ones included), which the action summary can only bound.
+:func:`parse_promotion_data` returns one row per restriction item and per configured legacy
+limit. Values arrive as strings (``"410.000"``); ``"-1"`` means no limit; items limited per
+``EVENT`` carry no usage (NA). The restriction ``name`` is recovered from the family, ``kpi``
+and ``limitOn`` (:data:`RESTRICTION_NAMES`); unknown combinations keep ``name`` NA.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from capnb.errors import ApiError, ResponseFormatError
+from capnb.parse import _bad, _float, _frame, _int, _item, _records, _str, _tag, raise_for_envelope
+from capnb.schema import PROMOTION_USAGE_COLUMNS
+
+__all__ = ["LEGACY_USAGE", "RESTRICTION_NAMES", "parse_promotion_data"]
+
+RESTRICTION_NAMES: dict[tuple[str, str, str], str] = {
+    ("issual", "NUMBER_OF_ISSUALS", "CUSTOMER"): "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER",
+    ("earn", "NUMBER_OF_EARNS", "CUSTOMER"): "MAX_NUMBER_OF_EARNS_PER_CUSTOMER",
+    ("earn", "NUMBER_OF_POINTS", "EVENT"): "MAX_POINTS_PER_EARN_PER_CUSTOMER",
+    ("earn", "NUMBER_OF_EARNS", "PROMOTION"): "MAX_NUMBER_OF_EARNS_PER_PROMOTION",
+    ("redemption", "NUMBER_OF_POINTS", "CUSTOMER"): "MAX_ALLOWED_POINTS_PER_CUSTOMER",
+    ("redemption", "NUMBER_OF_TIMES", "CUSTOMER"): "MAX_ALLOWED_TIMES_PER_CUSTOMER",
+    ("redemption", "NUMBER_OF_POINTS", "EVENT"): "MAX_ALLOWED_POINTS_PER_EVENT",
+    ("redemption", "NUMBER_OF_POINTS", "PROMOTION"): "MAX_ALLOWED_POINTS_PER_PROMOTION",
+    ("redemption", "NUMBER_OF_TIMES", "PROMOTION"): "MAX_ALLOWED_TIMES_PER_PROMOTION",
+    ("redemption", "NUMBER_OF_REDEMPTIONS_PER_EARN", "CUSTOMER"):
+        "MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER",
+}
+"""(family, kpi, limitOn) -> the restriction name of the promotion configuration."""
+
+LEGACY_USAGE: dict[str, tuple[str | None, str]] = {
+    "pointsPerCustomer": ("currentPointsPerCustomer", "CUSTOMER"),
+    "numberOFTimesPerCustomer": ("currentNumberOfTimesPerCustomer", "CUSTOMER"),
+    "numberOfTimesPerCustomer": ("currentNumberOfTimesPerCustomer", "CUSTOMER"),
+    "totalPointsInPromotion": ("currentTotalPointsInPromotion", "PROMOTION"),
+    "totalPointsPerEventLimit": (None, "EVENT"),
+}
+"""Legacy ``limits`` field -> (its ``customerUsage`` field, limitOn)."""
+
+_FAMILIES = ("issual", "earn", "redemption")
+
+
+def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:
+    for key in ("data", "promotions", "promotionData"):
+        if key in body:
+            value = body[key]
+            if isinstance(value, dict):  # {"data": {"customerId", "promotions": [...]}}
+                return _entries(value)
+            return [p for p in _records(value, key) if type(p) is dict or _item(p, key)]
+    return []
+
+
+def _rows(entry: dict[str, Any], customer: int | None) -> list[tuple[Any, ...]]:
+    program = _int(entry.get("programId"), "programId")
+    promotion = _int(entry.get("promotionId", entry.get("id")), "promotionId")
+    head = (_int(entry.get("customerId"), "customerId") or customer, program, promotion)
+    rows = []
+    families = entry.get("promotionRestriction", entry.get("promotionRestrictions")) or {}
+    if not isinstance(families, dict):
+        _bad("promotionRestriction: expected an object", families)
+    for family in _FAMILIES:
+        key = f"{family}Restrictions"
+        for item in _records(families.get(key), key, single_ok=True):
+            if type(item) is not dict and not _item(item, key):
+                continue
+            kpi, on = _str(item.get("kpi"), "kpi"), _str(item.get("limitOn"), "limitOn")
+            limit = _float(item.get("maxLimit"), "maxLimit")
+            usage = None if on == "EVENT" else _float(item.get("currentCustomerUsage"),
+                                                      "currentCustomerUsage")
+            rows.append((*head, family, RESTRICTION_NAMES.get((family, kpi or "", on or "")),
+                         kpi, on, _str(item.get("type"), "type"),
+                         _str(item.get("periodUnit"), "periodUnit"), limit, limit == -1,
+                         usage, "promotionRestriction"))
+    limits = entry.get("limits") or {}
+    used = entry.get("customerUsage") or {}
+    if not isinstance(limits, dict) or not isinstance(used, dict):
+        _bad("limits/customerUsage: expected objects", entry)
+    for name, raw in limits.items():
+        if name not in LEGACY_USAGE:
+            continue
+        value = _float(raw, f"limits.{name}")
+        if not value:  # 0 or null: not configured
+            continue
+        usage_key, on = LEGACY_USAGE[name]
+        usage = _float(used.get(usage_key), usage_key) if usage_key else None
+        rows.append((*head, "limits", name, None, on, None, None, value, value == -1, usage,
+                     "limits"))
+    return rows
+
+
+def parse_promotion_data(payload: Any, *, customer_id: int | None = None,
+                         request_id: str | None = None) -> pd.DataFrame:
+    """Parse a ``promotionData`` answer into exact usage per restriction.
+
+    Parameters
+    ----------
+    payload : dict
+        The body (v2 envelope; the promotions under ``data``, ``promotions`` or
+        ``promotionData``).
+    customer_id : int, optional
+        Filled in when the body does not name the customer.
+    request_id : str, optional
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, program_id, promotion_id`` (Int64), ``family`` (str: issual, earn,
+        redemption, or ``limits`` for legacy fields), ``name`` (str: the restriction name, or the
+        legacy field), ``kpi, limit_on, type, period_unit`` (str), ``max_limit`` (float64; -1 =
+        no limit), ``unlimited`` (bool), ``usage`` (float64, ``currentCustomerUsage``; NA for
+        EVENT items), ``source`` (str: ``promotionRestriction`` or ``limits``). Legacy limits of
+        0 (not configured) give no row.
+
+    Raises
+    ------
+    CustomerNotFound
+        Error 8015 (or another ``ApiError`` the body describes).
+    ResponseFormatError
+        A value of the wrong type.
+    """
+    try:
+        raise_for_envelope(payload, request_id=request_id)
+        if not isinstance(payload, dict):
+            _bad("body: expected a JSON object", payload)
+        customer = _int(payload.get("customerId"), "customerId") or customer_id
+        rows = [row for entry in _entries(payload) for row in _rows(entry, customer)]
+    except (ResponseFormatError, ApiError) as exc:
+        _tag(exc, request_id)
+        raise
+    rows = [r[:9] + (np.nan if r[9] is None else r[9], r[10],
+                     np.nan if r[11] is None else r[11], r[12]) for r in rows]
+    return _frame(rows, PROMOTION_USAGE_COLUMNS)

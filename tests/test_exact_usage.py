@@ -1,0 +1,87 @@
+"""Exact usage from promotionData: equals the sandbox truth (period-based caps included) and
+sits next to what the summaries derive."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from capnb import fetch_cohort
+from capnb.analysis import utilisation
+from capnb.errors import ValidationError
+from capnb.exact_usage import (
+    EXACT_UTILISATION_COLUMNS,
+    derived_vs_exact,
+    exact_utilisation,
+    fetch_exact_usage,
+)
+
+PROGRAM = 3334
+DOUBLE_POINTS, SUMMER_COUPONS = 1133600978, 1133601204
+ENROL_EARN, GOLD_TIER = 1133601377, 1133601550
+
+
+@pytest.fixture(scope="module")
+def customers(sandbox):
+    return list(sandbox.data.customer_ids[:150])
+
+
+@pytest.mark.parametrize("promotion_id", [DOUBLE_POINTS, SUMMER_COUPONS, ENROL_EARN, GOLD_TIER])
+def test_exact_utilisation_equals_the_truth(sandbox, customers, promotion_id):
+    with sandbox.client() as client:
+        exact = fetch_exact_usage(client, customers, PROGRAM, promotion_id, workers=4)
+    assert (exact.customers["status"] == "ok").all() and len(exact.customers) == len(customers)
+    table = exact_utilisation(exact, promotion_id)
+    assert table.dtypes.astype(str).to_dict() == EXACT_UTILISATION_COLUMNS
+    truth = pd.DataFrame([sandbox.data.true_usage(c, promotion_id) for c in customers])
+    measured = table[(table["scope"] == "customer") & (table["source"] != "limits")]
+    assert len(measured) and (measured["measurability"] == "exact").all()
+    for row in measured.itertuples():
+        expected = truth[row.name]
+        assert row.usage_total == pytest.approx(expected.sum())
+        assert row.usage_max == pytest.approx(expected.max())
+        if not row.unlimited:
+            assert row.customers_at_cap == int((expected >= row.limit).sum())
+    events = table[table["scope"] == "event"]
+    assert (events["measurability"] == "not_measurable").all()
+    assert events["usage_total"].isna().all()
+    assert (table.loc[table["scope"] == "promotion", "measurability"] == "lower_bound").all()
+
+
+def test_period_based_usage_is_exact_where_the_summary_only_bounds_it(sandbox, customers):
+    with sandbox.client() as client:
+        cohort = fetch_cohort(client, customers, PROGRAM, DOUBLE_POINTS, progress=False)
+        exact = fetch_exact_usage(client, cohort, PROGRAM, DOUBLE_POINTS)
+        promotion = client.promotion(PROGRAM, DOUBLE_POINTS)
+    table = exact_utilisation(exact, DOUBLE_POINTS)
+    daily = table[table["period_unit"] == "DAILY"].iloc[0]
+    truth = [sandbox.data.true_usage(int(c), DOUBLE_POINTS)["MAX_ALLOWED_TIMES_PER_CUSTOMER"]
+             for c in exact.measured_customer_ids]
+    assert daily["measurability"] == "exact" and daily["usage_total"] == sum(truth)
+    both = derived_vs_exact(utilisation(promotion, cohort, as_of=sandbox.data.as_of), table)
+    row = both[both["restriction"].str.contains("TIMES_PER_CUSTOMER")].iloc[0]
+    assert row["derived_measurability"] == "lower_bound"
+    assert row["derived_total"] <= row["exact_total"] == sum(truth)
+    points = both[both["restriction"] == "MAX_ALLOWED_POINTS_PER_CUSTOMER"].iloc[0]
+    assert points["derived_total"] == points["exact_total"]
+
+
+def test_unknown_and_invalid_customers_are_reported(sandbox):
+    with sandbox.client() as client:
+        exact = fetch_exact_usage(client, [388000001, 388000002, "x"], PROGRAM)
+    assert exact.customers["status"].tolist() == ["ok", "not_found", "invalid"]
+    assert exact.measured_customer_ids.tolist() == [388000001]
+    assert set(exact.usage["customer_id"]) == {388000001}
+
+
+def test_empty_and_bad_arguments(sandbox):
+    with sandbox.client() as client:
+        exact = fetch_exact_usage(client, [], PROGRAM)
+        assert exact.usage.empty and exact.customers.empty
+        assert exact_utilisation(exact, GOLD_TIER).empty
+        with pytest.raises(ValidationError):
+            fetch_exact_usage(client, [1], "x")
+    with pytest.raises(ValidationError):
+        fetch_exact_usage("client", [1])
+    with pytest.raises(ValidationError):
+        exact_utilisation("exact", GOLD_TIER)

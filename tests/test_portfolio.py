@@ -1,0 +1,80 @@
+"""The program portfolio: every promotion with dates, promotion-wide budgets and risk."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from capnb import fetch_cohort
+from capnb.errors import ValidationError
+from capnb.portfolio import PORTFOLIO_COLUMNS, portfolio, portfolio_frame
+
+PROGRAM = 3334
+
+
+def test_portfolio_without_cohorts(sandbox, catalog):
+    with sandbox.client() as client:
+        table = portfolio(client, PROGRAM, as_of=sandbox.data.as_of)
+    assert table.dtypes.astype(str).to_dict() == PORTFOLIO_COLUMNS
+    assert sorted(table["promotion_id"]) == sorted(p["id"] for p in catalog["promotions"])
+    assert table["risk"].isna().all() and table["days_left"].is_monotonic_increasing
+    summer = table.set_index("promotion_id").loc[1133601204]
+    assert summer["days_left"] == 0 and summer["time_elapsed_share"] == 1
+    assert summer["times_limit"] > 0 and pd.isna(summer["points_limit"])
+    gold = table.set_index("promotion_id").loc[1133601550]
+    assert gold["days_left"] == pytest.approx(
+        (pd.Timestamp("2026-12-31T18:30Z") - pd.Timestamp(sandbox.data.as_of)) / pd.Timedelta(
+            days=1))
+
+
+def test_portfolio_with_cohorts_is_sorted_by_risk(sandbox):
+    with sandbox.client() as client:
+        cohorts = {pid: fetch_cohort(client, sandbox.data.customer_ids, PROGRAM, pid,
+                                     progress=False) for pid in sandbox.data.promotion_ids}
+        table = portfolio(client, PROGRAM, as_of=sandbox.data.as_of, cohorts=cohorts)
+    assert table["risk"].notna().all() and table["risk"].is_monotonic_decreasing
+    gold = table.set_index("promotion_id").loc[1133601550]
+    assert gold["points_used"] == cohorts[1133601550].points["total_points"].sum()
+    assert gold["budget_used_share"] == pytest.approx(gold["points_used"] / gold["points_limit"])
+    assert gold["risk"] == pytest.approx(gold["budget_used_share"] / gold["time_elapsed_share"])
+    # the sandbox sizes budgets so that the whole cohort stays well below them
+    assert (table["budget_used_share"] < 1).all()
+
+
+def test_portfolio_frame_edge_cases():
+    items = [
+        {"id": 1, "name": "No dates", "limits": {"totalPointsInPromotion": 100}},
+        {"id": 2, "name": "Future", "startDate": "2030-01-01T00:00Z",
+         "endDate": "2030-02-01T00:00Z", "promotionRestrictions": {"restrictions": {
+             "redemptionRestrictions": [{"name": "MAX_ALLOWED_TIMES_PER_PROMOTION",
+                                         "value": -1}]}}},
+    ]
+    table = portfolio_frame(items, as_of="2026-01-01")
+    assert table["promotion_id"].tolist() == [2, 1]
+    future = table.iloc[0]
+    assert future["time_elapsed_share"] == 0 and future["days_left"] == 31
+    assert pd.isna(future["times_limit"])  # -1: no limit
+    assert table.iloc[1]["points_limit"] == 100 and "no usable" in table.iloc[1]["note"]
+    assert portfolio_frame([]).empty
+    with pytest.raises(ValidationError):
+        portfolio_frame(items, cohorts=[1])
+    with pytest.raises(ValidationError):
+        portfolio("client", PROGRAM)
+
+
+def test_budget_burn_chart(sandbox):
+    from capnb.charts import budget_burn_chart
+
+    with sandbox.client() as client:
+        cohorts = {1133601550: fetch_cohort(client, sandbox.data.customer_ids[:200], PROGRAM,
+                                            1133601550, progress=False)}
+        table = portfolio(client, PROGRAM, as_of=sandbox.data.as_of, cohorts=cohorts)
+    figure = budget_burn_chart(table, program="Sandbox <Rewards>")
+    assert figure.layout.title.text == "Budget burn — Sandbox &lt;Rewards&gt;"
+    bars = {trace.name: trace for trace in figure.data}
+    assert list(bars["budget used"].y) == ["Gold Tier Fast Track (1133601550)"]
+    assert len(bars["time elapsed"].y) == 4 and len(bars["no budget share"].y) == 3
+    assert budget_burn_chart(table).to_json() == budget_burn_chart(table).to_json()
+    assert "No data" in budget_burn_chart(table.iloc[:0]).layout.annotations[0].text
+    with pytest.raises(ValidationError):
+        budget_burn_chart(table[["name"]])
