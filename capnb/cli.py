@@ -1,11 +1,15 @@
-"""Command line: ``capnb sandbox`` and ``capnb demo``. Argument parsing only; nothing imports it."""
+"""Command line: ``capnb sandbox``, ``capnb demo`` and ``capnb report``. Argument parsing only;
+nothing imports it."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -41,16 +45,18 @@ def _demo(args: argparse.Namespace) -> int:
     with Sandbox(customers=args.customers, seed=args.seed) as sb:
         catalog = sb.catalog()
         client = sb.client()
-        promotion_meta = catalog["promotions"][0]
+        # The enrol-and-issue promotion shows every kind of benefit.
+        promotion_meta = next((p for p in catalog["promotions"]
+                               if p["offer_type"] == "LOYALTY_EARNING"), catalog["promotions"][0])
         promotion = client.promotion(catalog["program_id"], promotion_meta["id"])
         print(f"Sandbox at {sb.url}: program {catalog['program_id']}, "
               f"{len(catalog['customer_ids']):,} customers\n")
         print(f"Promotion {promotion.id} {promotion.name!r} ({promotion.offer_type}, "
               f"{promotion.status}, {promotion.start:%Y-%m-%d} to {promotion.end:%Y-%m-%d})")
         print(promotion.restrictions.to_string(index=False), "\n")
-        for customer_id in catalog["customer_ids"][:20]:
+        for customer_id in catalog["customer_ids"][:50]:
             summary = client.action_summary(customer_id, catalog["program_id"], promotion.id)
-            if not summary.empty:
+            if len(summary.incentives) and len(summary.points):
                 break
         print(f"Customer {summary.customer_id} (request id {summary.request_id})")
         for label, frame in (("incentives", summary.incentives), ("points", summary.points),
@@ -58,6 +64,68 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"\n{label}:")
             print(frame.to_string(index=False) if len(frame) else "  (none)")
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from capnb import report
+
+    if args.list:
+        for entry in report.list_notebooks():
+            print(f"{entry['name']}  ({entry['path']})")
+            if entry["title"]:
+                print(f"  {entry['title']}")
+            for name, spec in entry["parameters"].items():
+                note = f"  # {spec['help']}" if spec.get("help") else ""
+                print(f"    {name} = {spec['default']}{note}")
+        return 0
+    if args.notebook is None:
+        raise SystemExit("capnb report: error: give a NOTEBOOK (see `capnb report --list`)")
+    declared = report.notebook_parameters(args.notebook)
+    parameters: dict[str, Any] = {}
+    if args.file:
+        parameters.update(_parameters_file(args.file))
+    for name, raw in args.parameter or []:
+        parameters[name] = _parameter_value(raw, declared.get(name, {}))
+    path = report.render_report(args.notebook, args.output, parameters, source=args.source,
+                                show_code=args.show_code, executed_notebook=args.save_notebook,
+                                timeout=args.timeout)
+    print(path)
+    return 0
+
+
+def _parameter_value(raw: str, spec: dict[str, Any]) -> Any:
+    """A ``-p name value`` string as the type the notebook expects (papermill's CLI rules, except
+    that a parameter whose default is a string stays a string: ``-p activity_id 123``)."""
+    typename = str(spec.get("inferred_type_name") or "")
+    if isinstance(spec.get("default"), str) and spec["default"].startswith(("'", '"')) or (
+            typename == "str"):
+        return raw
+    if raw in ("True", "False"):
+        return raw == "True"
+    if raw == "None":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def _parameters_file(path: str) -> dict[str, Any]:
+    import yaml
+
+    from capnb.errors import ValidationError
+
+    try:
+        loaded = yaml.safe_load(Path(path).expanduser().read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValidationError("-f", f"cannot read parameters from {path}: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ValidationError("-f", f"{path} must hold a mapping of parameter names to values")
+    # YAML turns 2026-11-15 into a date; notebooks take ISO strings.
+    return {str(k): v.isoformat() if isinstance(v, dt.date | dt.datetime) else v
+            for k, v in loaded.items()}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +151,30 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=5000)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_demo)
+
+    report = commands.add_parser(
+        "report", help="run a notebook and export it as one self-contained HTML report",
+        description="Run a capnb notebook with papermill and export it as one offline HTML "
+                    "file (code hidden unless --show-code). Credentials come from CAPILLARY_* "
+                    "variables, never from parameters.")
+    report.add_argument("notebook", nargs="?", metavar="NOTEBOOK",
+                        help="a notebook name (see --list) or path")
+    report.add_argument("-p", "--parameter", nargs=2, action="append",
+                        metavar=("NAME", "VALUE"), help="set a notebook parameter (repeatable)")
+    report.add_argument("-f", "--file", metavar="PARAMS.yaml",
+                        help="parameters from a YAML mapping (-p wins)")
+    report.add_argument("-o", "--output", metavar="OUT.html",
+                        help="report path (default reports/<notebook>-<promotion_id>.html)")
+    report.add_argument("--source", choices=("sandbox", "env"),
+                        help="data source: the embedded sandbox or the CAPILLARY_* cluster")
+    report.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
+    report.add_argument("--save-notebook", metavar="OUT.ipynb",
+                        help="also save the executed notebook")
+    report.add_argument("--timeout", type=float, default=None,
+                        help="seconds allowed per cell (default: none)")
+    report.add_argument("--list", action="store_true",
+                        help="list the notebooks and their parameters")
+    report.set_defaults(run=_report)
     return parser
 
 

@@ -1,0 +1,716 @@
+"""Notebooks and reports: the few helpers the notebooks call, and ``render_report``.
+
+In a notebook (kept thin, see ``notebooks/``)::
+
+    capnb.report.setup_notebook()                     # plotly renderer, short capnb errors
+    src = capnb.report.open_source(source, customers)  # sandbox or CAPILLARY_* cluster
+    promotion = src.promotion(program_id, promotion_id)
+    capnb.report.header("Promotion overview", promotion=promotion, source=src, as_of=as_of,
+                        parameters={...})
+
+From a shell, ``capnb report NOTEBOOK`` runs :func:`render_report`: papermill executes the
+notebook, nbconvert exports **one self-contained HTML file** (plotly.js inlined once, no MathJax,
+require.js, mermaid or widget-manager CDN reference), written atomically; a failing cell raises
+:class:`ReportError` naming the cell, and no report is left behind.
+
+Untrusted text from the API (promotion names, descriptions, activity ids) only reaches HTML
+through :func:`html.escape` here, pandas' escaping ``to_html`` or plotly's JSON (which escapes
+``<``, ``>`` and ``/``). Credentials never do: they are not parameters, and the data-source label
+is the host without any user info.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import html
+import json
+import os
+import re
+import sys
+import tempfile
+import zoneinfo
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from capnb import __version__
+from capnb.errors import CapnbError, NotFound, ValidationError
+
+__all__ = [
+    "DataSource",
+    "ReportError",
+    "SANDBOX_STORE_PREFIX",
+    "benefits_table",
+    "check_timezone",
+    "export_html",
+    "find_notebook",
+    "header",
+    "list_notebooks",
+    "notebook_parameters",
+    "open_source",
+    "render_report",
+    "resolve_as_of",
+    "setup_notebook",
+]
+
+SOURCES = ("sandbox", "env")
+SANDBOX_STORE_PREFIX = "sandbox"
+"""Store host alias prefix for sandbox data (the sandbox's port changes on every run)."""
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
+WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
+_CREDENTIAL_NAME = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+@contextlib.contextmanager
+def _without_module(name: str) -> Iterator[None]:
+    """Inside the block, ``import name`` fails (unless it was imported already)."""
+    if name in sys.modules:
+        yield
+        return
+    sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if name in sys.modules and sys.modules[name] is None:
+            del sys.modules[name]
+
+
+def _import_jsonschema_lightly() -> None:
+    # nbformat (under papermill, nbconvert and plotly's renderers) imports jsonschema, which
+    # imports rfc3987_syntax when installed (jupyter's dependencies pull it in); that module
+    # builds a parser at import: 1.5-4 s of every report, and of every kernel's first figure,
+    # on a 2-core machine, for an optional "iri" format check no notebook uses.
+    with _without_module("rfc3987_syntax"), contextlib.suppress(ImportError):
+        import jsonschema  # noqa: F401
+
+
+_import_jsonschema_lightly()
+
+
+class ReportError(CapnbError):
+    """A report could not be produced: a cell failed, the kernel died, or export failed.
+
+    Attributes: ``notebook`` (path), ``cell_index`` (0-based, None when not cell-related),
+    ``exec_count``, ``source`` (the failing cell's code), ``ename``, ``evalue``, ``traceback``
+    (plain text, no colour codes).
+    """
+
+    def __init__(self, message: str, *, notebook: str | os.PathLike[str] | None = None,
+                 cell_index: int | None = None, exec_count: int | None = None,
+                 source: str = "", ename: str = "", evalue: str = "",
+                 traceback: str = "") -> None:
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.exec_count = exec_count
+        self.source = source
+        self.ename = ename
+        self.evalue = evalue
+        self.traceback = traceback
+        super().__init__(message)
+
+
+# -- in the notebook -----------------------------------------------------------------------------
+
+def setup_notebook(*, short_errors: bool = True) -> None:
+    """Prepare a capnb notebook's kernel; call it once, before any chart.
+
+    - plotly's renderer becomes ``plotly_mimetype``: figures are stored as plotly JSON, which
+      JupyterLab draws, nbval compares deterministically (no random div ids) and
+      :func:`render_report` turns into offline HTML with plotly.js inlined once;
+    - pandas shows tables up to 60 rows, with whole cell texts;
+    - with ``short_errors``, a :class:`~capnb.CapnbError` (promotion not found, missing
+      credentials...) shows as one line naming the problem instead of a traceback.
+    """
+    import plotly.io as pio
+
+    pio.renderers.default = "plotly_mimetype"
+    pd.set_option("display.max_rows", 60)
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_colwidth", None)  # restriction notes are whole sentences
+    if short_errors:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with ipykernel
+            return
+        shell = get_ipython()
+        if shell is not None:
+            shell.set_custom_exc((CapnbError,), _short_capnb_error)
+
+
+def _short_capnb_error(shell: Any, etype: type, value: BaseException, tb: Any,
+                       tb_offset: int | None = None) -> list[str]:
+    # The cell still fails (papermill and nbval see an error output with ename and evalue),
+    # but the reader gets the message instead of capnb's call stack.
+    lines = [f"{etype.__name__}: {value}"]
+    show = getattr(shell, "_showtraceback", None)  # what IPython's showtraceback ends with
+    if show is not None:
+        show(etype, value, lines)
+    else:  # pragma: no cover - every IPython since 2.0 has it
+        print(lines[0], file=sys.stderr)
+    return lines
+
+
+@dataclass(eq=False)
+class DataSource:
+    """Where a notebook's data comes from: the embedded sandbox or the cluster in ``CAPILLARY_*``.
+
+    ``label`` is what reports show (never credentials); ``customer_ids`` is what
+    :meth:`cohort` fetches (a list of ids or a CSV/Parquet path); ``store`` the Parquet store
+    (None = keep nothing).
+    """
+
+    kind: str
+    client: Any
+    label: str
+    customer_ids: Any
+    store: Any = None
+    sandbox: Any = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"DataSource({self.kind!r}, {self.label!r}, store={self.store!r})"
+
+    def promotion(self, program_id: int | str, promotion_id: int | str) -> Any:
+        """The promotion's configuration; a clear :class:`~capnb.NotFound` when it is unknown."""
+        try:
+            return self.client.promotion(program_id, promotion_id)
+        except NotFound as exc:
+            hint = ""
+            if self.sandbox is not None:
+                catalog = self.sandbox.catalog()
+                ids = ", ".join(str(p["id"]) for p in catalog["promotions"])
+                hint = (f" The sandbox has program {catalog['program_id']} with promotions "
+                        f"{ids}.")
+            raise type(exc)(f"{exc.message.rstrip('.')}: program {program_id}, promotion "
+                            f"{promotion_id} on {self.label}.{hint}", code=exc.code,
+                            http_status=exc.http_status, request_id=exc.request_id) from None
+
+    def cohort(self, program_id: int | str, promotion_id: int | str,
+               activity_id: str | None = None, *, customer_ids: Any = None,
+               **kwargs: Any) -> Any:
+        """``capnb.fetch_cohort`` over ``customer_ids`` (default :attr:`customer_ids`), through
+        :attr:`store`; other keyword arguments go to ``fetch_cohort``."""
+        from capnb.cohort import fetch_cohort
+
+        ids = self.customer_ids if customer_ids is None else customer_ids
+        if ids is None:
+            raise ValidationError("customers", "with source='env', pass the path of a "
+                                  "CSV/Parquet file with a customer_id column (a count only "
+                                  "works with the sandbox)")
+        kwargs.setdefault("store", self.store)
+        return fetch_cohort(self.client, ids, program_id, promotion_id,
+                            activity_id=activity_id or None, **kwargs)
+
+    def action_summary(self, customer_id: int | str, program_id: int | str,
+                       promotion_id: int | str, activity_id: str | None = None) -> Any:
+        """One customer's benefits (``client.action_summary``)."""
+        return self.client.action_summary(customer_id, program_id, promotion_id,
+                                          activity_id or None)
+
+    def close(self) -> None:
+        """Close connections and stop the sandbox, if any."""
+        self.client.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+
+def open_source(source: str = "sandbox", customers: int | str | os.PathLike[str] = 5000, *,
+                store: str | os.PathLike[str] | None = ".capnb-store",
+                seed: int = 0) -> DataSource:
+    """Connect a notebook to its data.
+
+    Parameters
+    ----------
+    source : {"sandbox", "env"}
+        ``"sandbox"`` starts the embedded sandbox (offline, seeded); ``"env"`` connects with
+        ``capnb.connect()`` to the cluster named by the ``CAPILLARY_*`` variables.
+    customers : int or path
+        A count (sandbox only: that many sandbox customers, the sandbox sized to match) or the
+        path of a CSV/Parquet file with a ``customer_id`` column.
+    store : path or None
+        Parquet store folder; ``None`` or ``""`` keeps nothing. Sandbox data is filed under a
+        host alias naming the seed, the size and a fingerprint of the generated data, so a
+        changed generator never reuses stale summaries.
+    seed : int
+        Sandbox seed.
+    """
+    from capnb.store import Store
+
+    if source not in SOURCES:
+        raise ValidationError("source", f"must be 'sandbox' or 'env', got {source!r}")
+    by_count = isinstance(customers, int) and not isinstance(customers, bool)
+    if by_count and customers <= 0:
+        raise ValidationError("customers", f"must be a positive count or a file path, got "
+                              f"{customers!r}")
+    if not by_count:
+        if not isinstance(customers, str | os.PathLike) or not str(customers).strip():
+            raise ValidationError("customers", "must be a count (sandbox) or the path of a "
+                                  f"CSV/Parquet file with a customer_id column, got {customers!r}")
+        customers = Path(customers).expanduser()
+        if not customers.is_file():
+            raise ValidationError("customers", f"no file at {customers}")
+    if source == "env":
+        from capnb.client import connect
+
+        client = connect()
+        # A count means nothing on a real cluster: cohort() then asks for a file.
+        return DataSource("env", client, _public_host(client.base_url),
+                          None if by_count else customers, Store(store) if store else None)
+    from capnb.sandbox import Sandbox
+
+    size = customers if by_count else 5000
+    sandbox = Sandbox(customers=size, seed=seed).start()
+    ids = list(sandbox.catalog()["customer_ids"]) if by_count else customers
+    alias = f"{SANDBOX_STORE_PREFIX}-seed{seed}-{size}-{_sandbox_fingerprint(sandbox.data)}"
+    label = f"capnb sandbox (offline; seed {seed}, {size:,} customers)"
+    return DataSource("sandbox", sandbox.client(), label, ids,
+                      Store(store, host_alias=alias) if store else None, sandbox)
+
+
+def _public_host(base_url: str) -> str:
+    """The base URL without any user info (a URL can carry ``user:password@``)."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def _sandbox_fingerprint(data: Any) -> str:
+    """A short hash of what the sandbox serves and how capnb parses it, for a few customers.
+
+    The store keeps *parsed* frames: a change to the generator or to the parser gives a new
+    fingerprint, hence a new store partition, instead of silently re-using stale rows.
+    """
+    import hashlib
+
+    from capnb.parse import parse_action_summary
+
+    digest = hashlib.sha256(__version__.encode())
+    ids = data.customer_ids
+    sample = [ids[i] for i in sorted({0, 1, 2, 3, len(ids) // 2, len(ids) - 1})
+              if 0 <= i < len(ids)]
+    for promotion_id in data.promotion_ids:
+        digest.update(json.dumps(data.promotion_payload(promotion_id), sort_keys=True).encode())
+        for customer_id in sample:
+            summary = parse_action_summary(data.summary_payload(customer_id, promotion_id))
+            for frame in (summary.incentives, summary.points, summary.alternate_currencies):
+                digest.update(frame.to_csv(index=False).encode())
+                digest.update(str(frame.dtypes.to_dict()).encode())
+    return digest.hexdigest()[:10]
+
+
+def resolve_as_of(as_of: str | dt.datetime | pd.Timestamp | None) -> pd.Timestamp:
+    """``as_of`` as a UTC timestamp: an ISO string or datetime (naive = UTC), or ``"now"``.
+
+    >>> resolve_as_of("2026-11-15T00:00:00Z")
+    Timestamp('2026-11-15 00:00:00+0000', tz='UTC')
+    """
+    if as_of is None or (isinstance(as_of, str) and as_of.strip().lower() in ("", "now")):
+        return pd.Timestamp.now(tz="UTC")
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("as_of", f"must be an ISO date-time like '2026-11-15T00:00:00Z' "
+                              f"or 'now', got {as_of!r}") from exc
+    if pd.isna(stamp):
+        raise ValidationError("as_of", f"must be a date-time, got {as_of!r}")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def check_timezone(timezone: str) -> str:
+    """Return ``timezone`` when it is an IANA name (``"Asia/Kolkata"``) or ``"UTC"``."""
+    try:
+        zoneinfo.ZoneInfo(str(timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError("timezone", f"must be an IANA timezone such as 'UTC' or "
+                              f"'Asia/Kolkata', got {timezone!r}") from exc
+    return str(timezone)
+
+
+def benefits_table(frame: pd.DataFrame, *, as_of: Any, timezone: str = "UTC") -> pd.DataFrame:
+    """One customer's benefit rows, ready to read: ids dropped, ``last_issued_on`` in
+    ``timezone``, and ``days_since_last`` (float64, days from the last issuance to ``as_of``,
+    one decimal).
+
+    Takes the ``incentives``, ``points`` or ``alternate_currencies`` frame of an
+    ``ActionSummary`` or a one-customer ``Cohort``.
+    """
+    stamp = resolve_as_of(as_of)
+    zone = check_timezone(timezone)
+    out = frame.drop(columns=[c for c in ("customer_id", "program_id", "promotion_id",
+                                          "fetched_at") if c in frame.columns])
+    last = out["last_issued_on"]
+    days = (stamp - last).dt.total_seconds() / 86_400
+    return out.assign(last_issued_on=last.dt.tz_convert(zone),
+                      days_since_last=days.round(1).astype("float64")).reset_index(drop=True)
+
+
+class _Header:
+    """A report header: HTML for JupyterLab and reports, plain text for everything else."""
+
+    def __init__(self, html_text: str, plain: str) -> None:
+        self._html, self._plain = html_text, plain
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+    def __repr__(self) -> str:
+        return self._plain
+
+
+def header(title: str, *, source: DataSource | str, as_of: Any,
+           parameters: Mapping[str, Any], promotion: Any = None) -> _Header:
+    """The header every report starts with: what, for which promotion, from where, as of when.
+
+    Shows the promotion's name, id, type, status and dates (escaped: API text is untrusted),
+    the parameters the notebook ran with, the data source (the sandbox or the cluster's host,
+    never credentials), ``as_of`` and the capnb version. Display it (last expression of a cell).
+    """
+    where = source.label if isinstance(source, DataSource) else str(source)
+    stamp = resolve_as_of(as_of)
+    rows: list[tuple[str, str]] = []
+    if promotion is not None:
+        dates = " to ".join(f"{d:%Y-%m-%d}" for d in (promotion.start, promotion.end)
+                            if d is not None and not pd.isna(d))
+        rows.append(("Promotion", f"{promotion.name or '(unnamed)'} ({promotion.id})"))
+        facts = [promotion.offer_type, promotion.status, dates]
+        rows.append(("Type, status, dates", ", ".join(str(f) for f in facts if f)))
+        if promotion.description:
+            rows.append(("Description", promotion.description))
+    rows.append(("Data source", where))
+    rows.append(("As of", f"{stamp:%Y-%m-%d %H:%M UTC}"))
+    rows.append(("Parameters", ", ".join(f"{k} = {_show(v)}" for k, v in parameters.items())))
+    rows.append(("capnb", __version__))
+    table = "".join(f'<tr><th style="text-align:left;padding-right:1em">{html.escape(k)}</th>'
+                    f'<td style="text-align:left">{html.escape(v)}</td></tr>' for k, v in rows)
+    html_text = (f'<div class="capnb-report-header"><h2>{html.escape(title)}</h2>'
+                 f'<table class="capnb-header-table">{table}</table></div>')
+    plain = "\n".join([title, *(f"{k}: {v}" for k, v in rows)])
+    return _Header(html_text, plain)
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+# -- finding and inspecting notebooks ------------------------------------------------------------
+
+def notebook_dirs() -> list[Path]:
+    """Where notebook names are looked up: ``./notebooks``, then the capnb checkout's."""
+    here = Path.cwd() / "notebooks"
+    packaged = Path(__file__).resolve().parents[1] / "notebooks"
+    return [here] if here.resolve() == packaged else [here, packaged]
+
+
+def find_notebook(notebook: str | os.PathLike[str]) -> Path:
+    """A notebook path, or a name (``promotion_overview``) found in :func:`notebook_dirs`."""
+    path = Path(notebook).expanduser()
+    candidates = [path, path.with_suffix(".ipynb")] if path.suffix != ".ipynb" else [path]
+    if not path.is_absolute() and len(path.parts) == 1:
+        stem = path.name.removesuffix(".ipynb")
+        candidates += [folder / f"{stem}.ipynb" for folder in notebook_dirs()]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    names = ", ".join(sorted(p.stem for p in _all_notebooks())) or "none found"
+    raise ValidationError("notebook", f"no notebook {str(notebook)!r} (capnb notebooks: {names})")
+
+
+def _all_notebooks() -> list[Path]:
+    seen: dict[str, Path] = {}
+    for folder in notebook_dirs():
+        for path in sorted(folder.glob("*.ipynb")):
+            seen.setdefault(path.stem, path)
+    return list(seen.values())
+
+
+def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """The ``parameters`` cell's names: ``{name: {default, inferred_type_name, help}}``."""
+    from papermill.inspection import inspect_notebook
+
+    return {name: {k: v for k, v in spec.items() if k != "name"}
+            for name, spec in inspect_notebook(str(find_notebook(notebook))).items()}
+
+
+def _title(path: Path) -> str:
+    import nbformat
+
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return ""
+
+
+def list_notebooks() -> list[dict[str, Any]]:
+    """Every notebook :func:`find_notebook` knows: ``name``, ``path``, ``title``, ``parameters``."""
+    return [{"name": path.stem, "path": path, "title": _title(path),
+             "parameters": notebook_parameters(path)} for path in _all_notebooks()]
+
+
+# -- running and exporting -----------------------------------------------------------------------
+
+def render_report(
+    notebook: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    source: str | None = None,
+    show_code: bool = False,
+    executed_notebook: str | os.PathLike[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
+) -> Path:
+    """Run a notebook with papermill and export it as one self-contained HTML file.
+
+    Parameters
+    ----------
+    notebook : name or path
+        ``promotion_overview`` (looked up by :func:`find_notebook`) or a path.
+    output : path, optional
+        The HTML file; default ``reports/<notebook>[-<promotion_id>].html``. Written
+        atomically: on failure an existing file is left as it was and no new one appears.
+    parameters : mapping, optional
+        Values for the notebook's ``parameters`` cell; unknown names are refused.
+    source : {"sandbox", "env"}, optional
+        Shorthand for ``parameters["source"]``.
+    show_code : bool
+        Keep code cells in the HTML (hidden by default).
+    executed_notebook : path, optional
+        Also save the executed ``.ipynb`` there.
+    cwd : path, optional
+        Working directory of the kernel (relative customer files and the store); default the
+        current one.
+    timeout : float, optional
+        Seconds allowed per cell (default: no limit; a real cluster at 100 requests a minute
+        takes 50 minutes for 5,000 customers).
+
+    Returns
+    -------
+    Path of the HTML report.
+
+    Raises
+    ------
+    ReportError
+        A cell failed (its index, code and error are attributes and in the message), the
+        kernel died or timed out.
+    ValidationError
+        Unknown notebook or parameter.
+    """
+    path = find_notebook(notebook)
+    declared = notebook_parameters(path)
+    values = dict(parameters or {})
+    if source is not None:
+        if source not in SOURCES:
+            raise ValidationError("source", f"must be 'sandbox' or 'env', got {source!r}")
+        values["source"] = source
+    _check_parameters(path, values, declared)
+    if output is None:
+        suffix = f"-{values.get('promotion_id', declared.get('promotion_id', {}).get('default'))}"
+        output = Path("reports") / f"{path.stem}{suffix if 'promotion_id' in declared else ''}.html"
+    output = Path(output).expanduser()
+    with tempfile.TemporaryDirectory(prefix="capnb-report-") as scratch:
+        executed = Path(scratch) / path.name
+        _execute(path, executed, values, cwd=Path(cwd or Path.cwd()), timeout=timeout)
+        import nbformat
+
+        nb = nbformat.read(executed, as_version=4)
+        body = export_html(nb, title=_title(path) or path.stem, show_code=show_code)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(output, body.encode("utf-8"))
+        if executed_notebook is not None:
+            _write_atomically(Path(executed_notebook), executed.read_bytes())
+    return output
+
+
+def _check_parameters(path: Path, values: Mapping[str, Any],
+                      declared: Mapping[str, Any]) -> None:
+    for name in values:
+        if name in declared:
+            continue
+        if _CREDENTIAL_NAME.search(name):
+            raise ValidationError("parameters", f"{name!r}: credentials are never notebook "
+                                  "parameters (papermill writes parameters into the output); "
+                                  "set CAPILLARY_* environment variables and use source='env'")
+        raise ValidationError("parameters", f"{path.stem} has no parameter {name!r}; it takes "
+                              f"{', '.join(declared) or 'none'}")
+
+
+@contextlib.contextmanager
+def _quiet_progress() -> Iterator[None]:
+    # The kernel inherits our environment; its parent is this process (not papermill's CLI),
+    # so capnb.progress would not recognise a batch run without this.
+    previous = os.environ.get("CAPNB_PROGRESS")
+    os.environ["CAPNB_PROGRESS"] = "0"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("CAPNB_PROGRESS", None)
+        else:
+            os.environ["CAPNB_PROGRESS"] = previous
+
+
+def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path,
+             timeout: float | None) -> None:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        with _quiet_progress():
+            papermill.execute_notebook(str(path), str(executed), parameters=dict(values),
+                                       progress_bar=False, log_output=False, cwd=str(cwd),
+                                       # One write at the end, not one per cell.
+                                       request_save_on_cell_execute=False,
+                                       execution_timeout=timeout,
+                                       # Widget views cannot work offline and are replaced
+                                       # by a note; their saved state would only add
+                                       # megabytes (every live figure's data and code).
+                                       store_widget_state=False,
+                                       # ipykernel 7 warns on stderr about plain-TCP
+                                       # loopback sockets on every start; keep real errors.
+                                       extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    except PapermillExecutionError as exc:
+        traceback = _ANSI.sub("", "\n".join(exc.traceback or []))
+        short = f"{exc.ename}: {exc.evalue}"
+        code = "\n".join(f"    {line}" for line in (exc.source or "").splitlines()[:12])
+        detail = "" if _is_capnb_error(exc.ename) else f"\n{traceback}"
+        index = _cell_index(path, exc.source, exc.cell_index)
+        raise ReportError(f"{path.name}: cell {index} (In [{exc.exec_count}]) failed:\n"
+                          f"{code}\n{short}{detail}", notebook=path, cell_index=index,
+                          exec_count=exc.exec_count, source=exc.source or "", ename=exc.ename,
+                          evalue=exc.evalue, traceback=traceback) from None
+    except (RuntimeError, TimeoutError, OSError) as exc:
+        # nbclient's DeadKernelError and CellTimeoutError derive from RuntimeError/TimeoutError.
+        raise ReportError(f"{path.name}: the kernel failed: {type(exc).__name__}: {exc}",
+                          notebook=path) from exc
+
+
+def _cell_index(path: Path, source: str, executed_index: int) -> int:
+    """The failing cell's index in the notebook as written (papermill's count includes the
+    parameters cell it injects)."""
+    import nbformat
+
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type == "code" and cell.source == source:
+            return index
+    return executed_index
+
+
+def _is_capnb_error(name: str) -> bool:
+    import capnb
+
+    return isinstance(getattr(capnb, name, None), type) and issubclass(getattr(capnb, name),
+                                                                        CapnbError)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                         dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; a report is for sharing
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+# -- HTML ----------------------------------------------------------------------------------------
+
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{#- capnb report: the lab template minus every network reference. -#}
+{%- block html_head_js_requirejs -%}
+{%- if resources.capnb_plotlyjs -%}
+<script type="text/javascript">{{ resources.capnb_plotlyjs }}</script>
+{%- endif -%}
+{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block extra_css -%}
+<style type="text/css">
+  .capnb-report-header table { border-collapse: collapse; margin-bottom: 1em; }
+  .capnb-report-header th, .capnb-report-header td { padding: 2px 8px; vertical-align: top; }
+  .jp-Notebook { padding-top: 1em; }
+</style>
+{%- endblock extra_css -%}
+"""
+
+_WIDGET_NOTE = ('<p class="capnb-widget-note"><em>Interactive control: open this notebook in '
+                'JupyterLab to use it.</em></p>')
+
+
+def export_html(nb: Any, *, title: str, show_code: bool = False) -> str:
+    """Export an executed notebook as one self-contained HTML page (no network references).
+
+    plotly figures (stored as plotly JSON) become interactive charts sharing one inlined
+    plotly.js; widget views, which cannot work offline, become a short note (outputs they
+    produced as ordinary display data are kept); papermill's error banners are dropped.
+    """
+    import jinja2
+    from nbconvert import HTMLExporter
+
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)
+    nb.metadata["title"] = title
+    figures = _prepare_outputs(nb)
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[jinja2.DictLoader({"capnb_report.html.j2": _TEMPLATE})],
+        template_file="capnb_report.html.j2",
+        exclude_input=not show_code,
+        exclude_input_prompt=not show_code,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
+    )
+    resources: dict[str, Any] = {}
+    if figures:
+        from plotly.offline import get_plotlyjs
+
+        # A literal "</script>" inside the bundle would end the element; escape it if present.
+        resources["capnb_plotlyjs"] = get_plotlyjs().replace("</script", "<\\/script")
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def _prepare_outputs(nb: Any) -> int:
+    """Rewrite outputs for static HTML in place; return the number of plotly figures."""
+    import plotly.io as pio
+
+    figures = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill's id is random: same run, same bytes
+        kept = []
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if PLOTLY_MIMETYPE in data:
+                figures += 1
+                figure = data[PLOTLY_MIMETYPE]
+                div = pio.to_html(figure, include_plotlyjs=False, full_html=False,
+                                  div_id=f"capnb-figure-{figures}",
+                                  config=figure.get("config") or {"responsive": True},
+                                  validate=False)
+                output["data"] = {"text/html": f'<div class="capnb-figure">{div}</div>'}
+            elif WIDGET_VIEW_MIMETYPE in data:
+                output["data"] = {"text/html": _WIDGET_NOTE}
+            kept.append(output)
+        cell["outputs"] = kept
+    return figures
