@@ -8,6 +8,7 @@
     ├── TransportError         connection failed, timed out or was reset
     ├── ResponseFormatError    body that is not the documented JSON
     ├── StoreError             local Parquet store unusable
+    ├── ReportError            a report could not be rendered (failing cell, kernel, export)
     └── ApiError               the API answered with an error code
         ├── BadRequest             400, 8883, 4054: missing/invalid parameters
         ├── AuthenticationError    401
@@ -24,6 +25,8 @@
 
 from __future__ import annotations
 
+import os
+
 __all__ = [
     "ApiError",
     "AuthenticationError",
@@ -37,6 +40,7 @@ __all__ = [
     "ProgramNotFound",
     "PromotionNotFound",
     "RateLimited",
+    "ReportError",
     "ResponseFormatError",
     "ServerError",
     "StoreError",
@@ -71,6 +75,28 @@ class ValidationError(CapnbError, ValueError):
 
 class TransportError(CapnbError):
     """The request never got a complete HTTP answer (connection, timeout, reset)."""
+
+
+class ReportError(CapnbError):
+    """A report could not be produced: a cell failed, the kernel died, or export failed.
+
+    Attributes: ``notebook`` (path), ``cell_index`` (0-based, None when not cell-related),
+    ``exec_count``, ``source`` (the failing cell's code), ``ename``, ``evalue``, ``traceback``
+    (plain text, no colour codes).
+    """
+
+    def __init__(self, message: str, *, notebook: str | os.PathLike[str] | None = None,
+                 cell_index: int | None = None, exec_count: int | None = None,
+                 source: str = "", ename: str = "", evalue: str = "",
+                 traceback: str = "") -> None:
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.exec_count = exec_count
+        self.source = source
+        self.ename = ename
+        self.evalue = evalue
+        self.traceback = traceback
+        super().__init__(message)
 
 
 class StoreError(CapnbError):

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from capnb import __version__
-from capnb.errors import CapnbError, NotFound, ValidationError
+from capnb.errors import CapnbError, NotFound, ReportError, ValidationError
 
 __all__ = [
     "DataSource",
@@ -92,28 +92,6 @@ def _import_jsonschema_lightly() -> None:
 
 
 _import_jsonschema_lightly()
-
-
-class ReportError(CapnbError):
-    """A report could not be produced: a cell failed, the kernel died, or export failed.
-
-    Attributes: ``notebook`` (path), ``cell_index`` (0-based, None when not cell-related),
-    ``exec_count``, ``source`` (the failing cell's code), ``ename``, ``evalue``, ``traceback``
-    (plain text, no colour codes).
-    """
-
-    def __init__(self, message: str, *, notebook: str | os.PathLike[str] | None = None,
-                 cell_index: int | None = None, exec_count: int | None = None,
-                 source: str = "", ename: str = "", evalue: str = "",
-                 traceback: str = "") -> None:
-        self.notebook = notebook
-        self.cell_index = cell_index
-        self.exec_count = exec_count
-        self.source = source
-        self.ename = ename
-        self.evalue = evalue
-        self.traceback = traceback
-        super().__init__(message)
 
 
 # -- in the notebook -----------------------------------------------------------------------------

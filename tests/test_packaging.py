@@ -39,7 +39,8 @@ def test_public_names():
         "NotFound", "OAuth", "PermissionDenied", "ProgramNotFound", "Promotion",
         "PromotionNotFound", "RateLimited", "ResponseFormatError", "ServerError", "StoreError",
         "TransportError", "ValidationError", "__version__", "connect", "parse_action_summary",
-        "parse_promotion", "Cohort", "FetchInterrupted", "RateLimiter", "Store", "fetch_cohort",
+        "parse_promotion", "ReportError", "Cohort", "FetchInterrupted", "RateLimiter", "Store",
+        "fetch_cohort",
     }
     assert set(capnb.__all__) == expected
     for name in capnb.__all__:
@@ -54,7 +55,8 @@ def test_error_tree():
                   capnb.RateLimited, capnb.ServerError):
         assert issubclass(error, capnb.ApiError)
     for error in (capnb.ApiError, capnb.TransportError, capnb.ResponseFormatError,
-                  capnb.ValidationError, capnb.ConfigError, capnb.StoreError):
+                  capnb.ValidationError, capnb.ConfigError, capnb.StoreError,
+                  capnb.ReportError):
         assert issubclass(error, capnb.CapnbError)
 
 
@@ -65,7 +67,7 @@ def test_version_and_help():
     script = shutil.which("capnb", path=str(Path(sys.executable).parent))
     command = [script] if script else [sys.executable, "-m", "capnb"]
     help_text = subprocess.run(command + ["--help"], capture_output=True, text=True, check=True)
-    assert "sandbox" in help_text.stdout and "demo" in help_text.stdout
+    assert all(c in help_text.stdout for c in ("sandbox", "demo", "report"))
 
 
 def test_demo_prints_frames():
