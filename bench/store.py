@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 import capnb  # noqa: E402
 from bench._common import report, sandbox_process, sandbox_stats  # noqa: E402
 from capnb.cohort import BATCH_CUSTOMERS, _Batches, _Outcome  # noqa: E402
-from capnb.parse import NO_SUMMARY_CODE, summary_rows, unwrap_summary  # noqa: E402
+from capnb.parse import summary_is_empty, summary_rows, unwrap_summary  # noqa: E402
 from capnb.sandbox import SANDBOX_PASSWORD, SANDBOX_TILL_ID, SandboxData  # noqa: E402
 
 ALIAS = "bench-sandbox"
@@ -42,8 +42,8 @@ def fill(store: capnb.Store, data: SandboxData, count: int, promotion: int) -> f
     for customer in data.customer_ids[:count]:
         summary, warnings = unwrap_summary(data.summary_payload(customer, promotion))
         rows = summary_rows(summary)
-        empty = not any(rows) or any(w.code == NO_SUMMARY_CODE for w in warnings)
-        batches.add(_Outcome(customer, "no_benefits" if empty else "ok", now, "bench", rows=rows))
+        status = "no_benefits" if summary_is_empty(rows, warnings) else "ok"
+        batches.add(_Outcome(customer, status, now, "bench", rows=rows))
     batches.flush()
     return time.perf_counter() - started
 

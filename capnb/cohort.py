@@ -24,7 +24,7 @@ import pandas as pd
 from capnb.client import Client
 from capnb.config import DEFAULT_REMOTE_RATE_LIMIT, DEFAULT_WORKERS
 from capnb.errors import CapnbError, CustomerNotFound, ValidationError
-from capnb.parse import NO_SUMMARY_CODE, frames_from_rows, summary_rows, unwrap_summary
+from capnb.parse import frames_from_rows, summary_is_empty, summary_rows, unwrap_summary
 from capnb.progress import progress_bar
 from capnb.ratelimit import RateLimiter
 from capnb.schema import (
@@ -264,7 +264,7 @@ def _fetch_one(client: Client, customer_id: int, program_id: int, promotion_id: 
         code = getattr(exc, "code", None)
         return _Outcome(customer_id, "failed", fetched_at, getattr(exc, "request_id", None),
                         type(exc).__name__ if code is None else str(code), str(exc))
-    empty = not any(rows) or any(w.code == NO_SUMMARY_CODE for w in warnings)
+    empty = summary_is_empty(rows, warnings)
     # Rows are filed under the customer asked for, even if the answer names another id.
     rows = tuple([(customer_id, *row[1:]) for row in part] for part in rows)
     return _Outcome(customer_id, "no_benefits" if empty else "ok", fetched_at, request_id,

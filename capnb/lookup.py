@@ -23,7 +23,6 @@ from typing import Any
 from capnb.errors import ApiError, ResponseFormatError
 from capnb.models import ActionSummary
 from capnb.parse import (
-    NO_SUMMARY_CODE,
     _bad,
     _float,
     _int,
@@ -31,12 +30,9 @@ from capnb.parse import (
     _ms,
     _records,
     _str,
-    _summary_ids,
     _tag,
-    frames_from_rows,
+    build_action_summary,
     raise_for_envelope,
-    summary_rows,
-    unwrap_summary,
 )
 
 __all__ = ["normalise_v2_summary", "parse_lookup", "parse_v2_action_summary"]
@@ -146,18 +142,4 @@ def parse_v2_action_summary(payload: Any, *, request_id: str | None = None) -> A
     ResponseFormatError
         A value of the wrong type.
     """
-    try:
-        obj, warnings = unwrap_summary(payload, request_id=request_id)
-        v3 = normalise_v2_summary(obj)
-        rows = summary_rows(v3)
-        customer_id, program_id, promotion_id = _summary_ids(v3)
-        org_id = _int(obj.get("orgId"), "orgId")
-    except (ResponseFormatError, ApiError) as exc:
-        _tag(exc, request_id)
-        raise
-    incentives, points, currencies = frames_from_rows(*rows)
-    empty = not any(rows) or any(w.code == NO_SUMMARY_CODE for w in warnings)
-    return ActionSummary(org_id=org_id, customer_id=customer_id, program_id=program_id,
-                         promotion_id=promotion_id, incentives=incentives, points=points,
-                         alternate_currencies=currencies, empty=empty, warnings=warnings,
-                         request_id=request_id, raw=obj)
+    return build_action_summary(payload, request_id=request_id, normalise=normalise_v2_summary)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import reprlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
@@ -509,19 +509,33 @@ def parse_action_summary(payload: Any, *, request_id: str | None = None) -> Acti
     ResponseFormatError, ApiError
         As :func:`unwrap_summary` and :func:`summary_rows`.
     """
+    return build_action_summary(payload, request_id=request_id)
+
+
+def summary_is_empty(rows: tuple[list[Row], list[Row], list[Row]],
+                     warnings: list[ApiWarning]) -> bool:
+    """True when a summary has no rows at all or carries warning 8116 (no summary)."""
+    return not any(rows) or any(w.code == NO_SUMMARY_CODE for w in warnings)
+
+
+def build_action_summary(payload: Any, *, request_id: str | None = None,
+                         normalise: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                         ) -> ActionSummary:
+    """:func:`parse_action_summary`, with ``normalise`` turning the unwrapped object into the v3
+    shape first (the v2 lookup endpoints send the same data in another shape)."""
     try:
         obj, warnings = unwrap_summary(payload, request_id=request_id)
-        rows = summary_rows(obj)
-        customer_id, program_id, promotion_id = _summary_ids(obj)
+        summary = normalise(obj) if normalise is not None else obj
+        rows = summary_rows(summary)
+        customer_id, program_id, promotion_id = _summary_ids(summary)
         org_id = _int(obj.get("orgId"), "orgId")
     except (ResponseFormatError, ApiError) as exc:
         _tag(exc, request_id)
         raise
     incentives, points, currencies = frames_from_rows(*rows)
-    empty = not any(rows) or any(w.code == NO_SUMMARY_CODE for w in warnings)
     return ActionSummary(org_id=org_id, customer_id=customer_id, program_id=program_id,
                          promotion_id=promotion_id, incentives=incentives, points=points,
-                         alternate_currencies=currencies, empty=empty,
+                         alternate_currencies=currencies, empty=summary_is_empty(rows, warnings),
                          warnings=warnings, request_id=request_id, raw=obj)
 
 
