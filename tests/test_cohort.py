@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 
 import pandas as pd
 import pytest
@@ -108,12 +107,16 @@ def test_interrupt_then_resume_loses_and_duplicates_nothing(sandbox, catalog, ta
     store = Store(tmp_path / "store", host_alias="sandbox")
     with Sandbox(customers=2000, seed=0, latency_ms=20) as slow:
         client = slow.client()
-        timer = threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
+
+        def ctrl_c_after_40(done: int, total: int) -> None:  # a real SIGINT, mid-fetch
+            if done == 40:
+                os.kill(os.getpid(), signal.SIGINT)
+
         with pytest.raises(FetchInterrupted) as info:
-            fetch_cohort(client, ids, *target, workers=4, store=store, progress=False)
+            fetch_cohort(client, ids, *target, workers=4, store=store, progress=False,
+                         on_progress=ctrl_c_after_40)
         partial = info.value.cohort
-        assert 0 < partial.requests < len(ids)
+        assert 40 <= partial.requests < len(ids)
         stored = Cohort.from_store(store, *target)
         assert len(stored.customers) == partial.requests
         slow.reset_stats()
