@@ -19,7 +19,6 @@ import logging
 import os
 import uuid
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -231,8 +230,3 @@ class Store:
                    "aside as .corrupt-* and those customers will be fetched again")
         log.warning(message)
         warnings.warn(message, CapnbWarning, stacklevel=4)
-
-    def iter_partition_files(self, key: PartitionKey) -> Iterator[Path]:
-        """Every committed file of the partition, all tables (for inspection and tests)."""
-        for table in TABLES:
-            yield from self._files(table, key)
