@@ -23,7 +23,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import report  # noqa: E402
-from capnb import analysis, charts  # noqa: E402
+from capnb import analysis, charts, limits  # noqa: E402
 from capnb.cohort import Cohort  # noqa: E402
 from capnb.models import Promotion  # noqa: E402
 from capnb.schema import (  # noqa: E402
@@ -134,7 +134,7 @@ def main() -> None:
     promotion = synthetic_promotion()
     built = time.perf_counter() - started
     started = time.perf_counter()
-    per_customer = analysis.customer_utilisation(promotion, cohort, as_of=AS_OF)
+    per_customer = limits.customer_utilisation(promotion, cohort, as_of=AS_OF)
     per_customer_s = time.perf_counter() - started
     jobs = {
         "issuance_chart": lambda: charts.issuance_chart(
@@ -146,7 +146,7 @@ def main() -> None:
         "recency_chart": lambda: charts.recency_chart(analysis.recency(cohort, as_of=AS_OF),
                                                       promotion=promotion),
         "utilisation_chart": lambda: charts.utilisation_chart(
-            analysis.utilisation(promotion, cohort, as_of=AS_OF), promotion=promotion),
+            limits.utilisation(promotion, cohort, as_of=AS_OF), promotion=promotion),
         "customer_utilisation_histogram (points)": lambda: charts.customer_utilisation_histogram(
             per_customer, "MAX_ALLOWED_POINTS_PER_CUSTOMER", promotion=promotion),
         "customer_utilisation_histogram (issuals)": lambda:

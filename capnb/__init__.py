@@ -36,6 +36,7 @@ from capnb.errors import (  # noqa: E402
     TransportError,
     ValidationError,
 )
+from capnb.exact_usage import ExactUsage, fetch_exact_usage  # noqa: E402
 from capnb.models import ActionSummary, ApiWarning, Promotion  # noqa: E402
 from capnb.parse import parse_action_summary, parse_promotion  # noqa: E402
 from capnb.ratelimit import RateLimiter  # noqa: E402
@@ -56,6 +57,7 @@ __all__ = [
     "Cohort",
     "ConfigError",
     "CustomerNotFound",
+    "ExactUsage",
     "FetchInterrupted",
     "NotFound",
     "OAuth",
@@ -75,6 +77,7 @@ __all__ = [
     "__version__",
     "connect",
     "fetch_cohort",
+    "fetch_exact_usage",
     "parse_action_summary",
     "parse_promotion",
 ]

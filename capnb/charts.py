@@ -297,7 +297,7 @@ def recency_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
 # -- utilisation ---------------------------------------------------------------------------------
 
 def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
-    """One bar per restriction of :func:`capnb.analysis.utilisation`: share of the limit used.
+    """One bar per restriction of :func:`capnb.limits.utilisation`: share of the limit used.
 
     The bar is the cohort total (promotion-wide caps) or the 90th-percentile customer
     (per-customer and per-event caps), a diamond the median customer; dashed and solid lines
@@ -373,7 +373,7 @@ def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figur
 
 def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
                                    promotion: Any = None, bins: int = 40) -> go.Figure:
-    """Customers by usage of one restriction (from :func:`capnb.analysis.customer_utilisation`).
+    """Customers by usage of one restriction (from :func:`capnb.limits.customer_utilisation`).
 
     ``restriction`` is a value of the frame's ``restriction`` column (or a ``name`` that only
     one restriction has). The customers are binned here (integer bins for small counts), so the

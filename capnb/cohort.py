@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,28 @@ class Cohort:
 
         counts = self.customers["status"].value_counts()
         return counts.reindex(list(CUSTOMER_STATUSES), fill_value=0).rename("customers")
+
+    def subset(self, customer_ids: Iterable[Any]) -> Cohort:
+        """The same cohort restricted to ``customer_ids`` (ids it does not hold are ignored)."""
+        if isinstance(customer_ids, str | bytes) or not isinstance(customer_ids, Iterable):
+            raise ValidationError("customer_ids", "must be an iterable of customer ids, got "
+                                  f"{type(customer_ids).__name__}")
+        ids = [check_id("customer_ids", value) for value in customer_ids]
+
+        def keep(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["customer_id"].isin(ids)].reset_index(drop=True)
+
+        return replace(self, customers=keep(self.customers), incentives=keep(self.incentives),
+                       points=keep(self.points),
+                       alternate_currencies=keep(self.alternate_currencies), requests=0,
+                       reused=0, elapsed=0.0)
+
+    def sample(self, n: int, *, seed: int = 0) -> Cohort:
+        """``n`` fetched customers drawn at random (reproducibly with ``seed``), or all of them
+        when there are fewer; the other customers are left out."""
+        n = int(check_positive_number("n", n, integer=True))
+        ids = self.fetched_customer_ids
+        return self.subset(ids.sample(min(n, len(ids)), random_state=seed).astype("int64"))
 
     def __len__(self) -> int:
         return len(self.customers)

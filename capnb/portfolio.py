@@ -14,14 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capnb.analysis import _check_as_of
 from capnb.catalog import promotion_list_frame
 from capnb.client import Client
-from capnb.cohort import Cohort
+from capnb.cohort import Cohort, fetch_cohort
 from capnb.errors import ValidationError
 from capnb.parse import parse_promotion
 from capnb.schema import typed_frame
-from capnb.validation import check_id
+from capnb.validation import check_as_of, check_id
 
 __all__ = ["PORTFOLIO_COLUMNS", "portfolio", "portfolio_frame"]
 
@@ -97,10 +96,11 @@ def portfolio_frame(items: Sequence[Mapping[str, Any]],
         used / limit), ``risk`` (float64: budget_used_share / time_elapsed_share; above 1 the
         budget runs out before the end at the current pace; infinite when some budget is
         used before the start), ``projected_exhaustion`` (datetime64[us, UTC], when the most
-        used budget runs out at the current pace), ``note`` (str). Sorted by ``risk``
+        used budget runs out at the current pace; NA once the promotion has ended),
+        ``note`` (str). Sorted by ``risk``
         descending, promotions without a measurable risk last, then by ``days_left``.
     """
-    now = _check_as_of(as_of)
+    now = check_as_of(as_of)
     if cohorts is not None and not isinstance(cohorts, Mapping):
         raise ValidationError("cohorts", "must map promotion ids to Cohorts, got "
                               f"{type(cohorts).__name__}")
@@ -134,7 +134,7 @@ def portfolio_frame(items: Sequence[Mapping[str, Any]],
                 elapsed_share = record.get("time_elapsed_share")
                 if elapsed_share:
                     record["risk"] = share / elapsed_share
-                    if share > 0:
+                    if share > 0 and elapsed_share < 1:
                         record["projected_exhaustion"] = start + (now - start) / share
                 elif share > 0:
                     record["risk"] = np.inf
@@ -155,11 +155,41 @@ def portfolio_frame(items: Sequence[Mapping[str, Any]],
 
 
 def portfolio(client: Client, program_id: int | str, *, as_of: Any = None,
-              cohorts: Mapping[int, Cohort] | None = None,
-              status: str | list[str] | None = None) -> pd.DataFrame:
-    """Every promotion of a program, with budgets, days left and risk (see
-    :func:`portfolio_frame` for the columns); fetches the promotions list (all pages)."""
+              cohorts: Mapping[int, Cohort] | None = None, customers: Any = None,
+              status: str | list[str] | None = None, **fetch: Any) -> pd.DataFrame:
+    """Every promotion of a program, with budgets, days left and risk.
+
+    Parameters
+    ----------
+    client : Client
+    program_id : int
+    as_of : timestamp-like, optional
+        "Now" (naive = UTC). Default: the current time.
+    cohorts : mapping of promotion id -> Cohort, optional
+        Budget usage is measured from these.
+    customers : ids, Series or CSV/Parquet path, optional
+        Instead of ``cohorts``: fetch the action summaries of these customers for every
+        promotion (``fetch_cohort``; other keyword arguments such as ``store`` go to it).
+        Usage is exact when they are every customer of the program, a lower bound otherwise.
+    status : str or list of str, optional
+        Only promotions with this status (``LIVE``, ``UPCOMING``, ...).
+
+    Returns
+    -------
+    DataFrame
+        See :func:`portfolio_frame`; fetches the promotions list (all pages).
+    """
     if not isinstance(client, Client):
         raise ValidationError("client", f"must be a capnb.Client, got {type(client).__name__}")
-    now = _check_as_of(as_of)
-    return portfolio_frame(client.promotion_payloads(program_id, status), cohorts, as_of=now)
+    if cohorts is not None and customers is not None:
+        raise ValidationError("customers", "give cohorts or customers, not both")
+    now = check_as_of(as_of)
+    program = check_id("program_id", program_id)
+    items = client.promotion_payloads(program, status)
+    if customers is not None:
+        ids = promotion_list_frame(items)["promotion_id"].dropna().astype("int64")
+        cohorts = {pid: fetch_cohort(client, customers, program, pid, **fetch) for pid in ids}
+    elif fetch:
+        raise ValidationError(next(iter(fetch)), "is a fetch_cohort argument: pass customers "
+                              "too")
+    return portfolio_frame(items, cohorts, as_of=now)

@@ -40,7 +40,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from capnb import __version__
-from capnb.errors import CapnbError, NotFound, ReportError, ValidationError
+from capnb.errors import CapnbError, NotFound, ProgramNotFound, ReportError, ValidationError
+from capnb.validation import check_id
 
 __all__ = [
     "DataSource",
@@ -185,6 +186,39 @@ class DataSource:
         kwargs.setdefault("store", self.store)
         return fetch_cohort(self.client, ids, program_id, promotion_id,
                             activity_id=activity_id or None, **kwargs)
+
+    def exact_usage(self, cohort: Any, **kwargs: Any) -> Any:
+        """``capnb.fetch_exact_usage`` (promotionData) for the fetched customers of ``cohort``
+        and its promotion; other keyword arguments go to ``fetch_exact_usage``."""
+        from capnb.exact_usage import fetch_exact_usage
+
+        return fetch_exact_usage(self.client, cohort, cohort.program_id, cohort.promotion_id,
+                                 **kwargs)
+
+    def program(self, program_id: int | str) -> pd.Series:
+        """The program's row of ``client.programs()``; a clear ``ProgramNotFound`` otherwise."""
+        program = check_id("program_id", program_id)
+        programs = self.client.programs()
+        row = programs[programs["program_id"] == program]
+        if row.empty:
+            known = ", ".join(f"{name} ({pid})" for pid, name in zip(
+                programs["program_id"], programs["name"], strict=True))
+            raise ProgramNotFound(f"Program {program} is not one of the org's programs on "
+                                  f"{self.label}: {known or 'none'}.", code=2010)
+        return row.iloc[0]
+
+    def portfolio(self, program_id: int | str, *, as_of: Any = None,
+                  status: str | list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
+        """``capnb.portfolio.portfolio`` with budget usage measured over :attr:`customer_ids`
+        (one cohort per promotion, through :attr:`store`)."""
+        from capnb.portfolio import portfolio
+
+        if self.customer_ids is None:
+            raise ValidationError("customers", "with source='env', pass the path of a "
+                                  "CSV/Parquet file with a customer_id column")
+        kwargs.setdefault("store", self.store)
+        return portfolio(self.client, program_id, as_of=as_of, status=status,
+                         customers=self.customer_ids, **kwargs)
 
     def action_summary(self, customer_id: int | str, program_id: int | str,
                        promotion_id: int | str, activity_id: str | None = None) -> Any:
@@ -345,16 +379,20 @@ class _Header:
 
 
 def header(title: str, *, source: DataSource | str, as_of: Any,
-           parameters: Mapping[str, Any], promotion: Any = None) -> _Header:
+           parameters: Mapping[str, Any], promotion: Any = None,
+           program: Mapping[str, Any] | None = None) -> _Header:
     """The header every report starts with: what, for which promotion, from where, as of when.
 
-    Shows the promotion's name, id, type, status and dates (escaped: API text is untrusted),
+    Shows the program (a row of ``client.programs()``) or the promotion's name, id, type,
+    status and dates (escaped: API text is untrusted),
     the parameters the notebook ran with, the data source (the sandbox or the cluster's host,
     never credentials), ``as_of`` and the capnb version. Display it (last expression of a cell).
     """
     where = source.label if isinstance(source, DataSource) else str(source)
     stamp = resolve_as_of(as_of)
     rows: list[tuple[str, str]] = []
+    if program is not None:
+        rows.append(("Program", f"{program['name'] or '(unnamed)'} ({program['program_id']})"))
     if promotion is not None:
         dates = " to ".join(f"{d:%Y-%m-%d}" for d in (promotion.start, promotion.end)
                             if d is not None and not pd.isna(d))

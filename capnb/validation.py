@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 import re
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
 
 from capnb.errors import ValidationError
 
@@ -85,3 +89,34 @@ def check_identifier_name(value: Any, name: str = "identifier_name") -> str:
         raise ValidationError(name, f"must be one of {', '.join(IDENTIFIER_NAMES)}, "
                               f"got {value!r}")
     return value
+
+
+def check_tz(tz: Any) -> ZoneInfo:
+    """Return the ``ZoneInfo`` of an IANA name; raise ``ValidationError`` otherwise."""
+    if not isinstance(tz, str):
+        raise ValidationError("tz", f"must be an IANA timezone name like 'Asia/Kolkata', got "
+                              f"{type(tz).__name__}")
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError("tz", f"unknown timezone {tz!r}; use an IANA name such as 'UTC' "
+                              "or 'Asia/Kolkata'") from exc
+
+def check_as_of(as_of: Any) -> pd.Timestamp:
+    """``as_of`` as a UTC timestamp in microseconds (naive = UTC; None = now)."""
+    if as_of is None:
+        return pd.Timestamp.now(tz="UTC").as_unit("us")
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("as_of", f"must be a timestamp, got {as_of!r}") from exc
+    if pd.isna(stamp):
+        raise ValidationError("as_of", "must be a timestamp, got a missing value")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.as_unit("us")
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` as a bool; numpy bools accepted, anything else rejected."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValidationError(name, f"must be True or False, got {value!r}")
+    return bool(value)

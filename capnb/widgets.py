@@ -25,12 +25,12 @@ import ipywidgets as W
 import pandas as pd
 import plotly.graph_objects as go
 
-from capnb import analysis, charts
+from capnb import analysis, charts, limits
 from capnb.client import Client
 from capnb.cohort import Cohort, FetchInterrupted, fetch_cohort, read_customer_ids
 from capnb.errors import CapnbError, ValidationError
 from capnb.models import Promotion
-from capnb.validation import check_id
+from capnb.validation import check_as_of, check_id, check_tz
 
 __all__ = ["FIGURES", "Dashboard", "dashboard"]
 
@@ -103,8 +103,8 @@ class Dashboard:
         if promotion is not None and not isinstance(promotion, Promotion):
             raise ValidationError("promotion", f"must be a capnb.Promotion or None, got "
                                   f"{type(promotion).__name__}")
-        analysis._check_tz(tz)
-        self.as_of = None if as_of is None else analysis._check_as_of(as_of)
+        check_tz(tz)
+        self.as_of = None if as_of is None else check_as_of(as_of)
         self.client = source if isinstance(source, Client) else None
         self.cohort: Cohort | None = source if isinstance(source, Cohort) else None
         self.promotion = promotion
@@ -285,9 +285,9 @@ class Dashboard:
         finally:
             self._quiet = False
         if promotion is not None:
-            self.results["utilisation"] = analysis.utilisation(promotion, cohort,
+            self.results["utilisation"] = limits.utilisation(promotion, cohort,
                                                                as_of=self.as_of)
-            self.results["customer_utilisation"] = analysis.customer_utilisation(
+            self.results["customer_utilisation"] = limits.customer_utilisation(
                 promotion, cohort, as_of=self.as_of)
             _replace(self.figures["utilisation"], charts.utilisation_chart(
                 self.results["utilisation"], promotion=promotion))
@@ -355,7 +355,7 @@ class Dashboard:
             return
         try:
             tz = self.tz_input.value.strip()
-            analysis._check_tz(tz)
+            check_tz(tz)
             view = self._view(tz)
             compute = {
                 "issuance": lambda: analysis.issuance_counts(view, by=("action", "activity_id")),

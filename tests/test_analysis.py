@@ -13,19 +13,21 @@ from pandas.testing import assert_frame_equal
 import capnb
 from capnb import analysis
 from capnb.analysis import (
-    CUSTOMER_UTILISATION_COLUMNS,
     POINTS_SUMMARY_COLUMNS,
-    UTILISATION_COLUMNS,
-    customer_utilisation,
     issuance_counts,
     points_summary,
     recency,
-    restriction_metrics,
     timeline,
-    utilisation,
 )
 from capnb.cohort import Cohort
 from capnb.errors import ValidationError
+from capnb.limits import (
+    CUSTOMER_UTILISATION_COLUMNS,
+    UTILISATION_COLUMNS,
+    customer_utilisation,
+    restriction_metrics,
+    utilisation,
+)
 from capnb.models import Promotion
 from capnb.schema import (
     ACTION_COLUMNS,

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from capnb import analysis, charts
+from capnb import analysis, charts, limits
 from capnb.errors import ValidationError
 from tests.test_analysis import (
     AS_OF,
@@ -37,7 +37,7 @@ def promotion():
 
 
 def all_figures(cohort, promotion) -> dict[str, go.Figure]:
-    per = analysis.customer_utilisation(promotion, cohort, as_of=AS_OF)
+    per = limits.customer_utilisation(promotion, cohort, as_of=AS_OF)
     return {
         "issuance": charts.issuance_chart(analysis.issuance_counts(cohort), promotion=promotion),
         "points": charts.points_chart(analysis.points_summary(cohort), promotion=promotion),
@@ -45,7 +45,7 @@ def all_figures(cohort, promotion) -> dict[str, go.Figure]:
                                           promotion=promotion),
         "recency": charts.recency_chart(analysis.recency(cohort, as_of=AS_OF),
                                         promotion=promotion),
-        "utilisation": charts.utilisation_chart(analysis.utilisation(promotion, cohort,
+        "utilisation": charts.utilisation_chart(limits.utilisation(promotion, cohort,
                                                                      as_of=AS_OF),
                                                 promotion=promotion),
         "histogram": charts.customer_utilisation_histogram(
@@ -115,7 +115,7 @@ def test_empty_input_gives_a_no_data_figure(promotion):
         assert fig.layout.xaxis.visible is False, name
         assert not fig.data, name
     nothing = charts.customer_utilisation_histogram(
-        analysis.customer_utilisation(promotion, empty), "MAX_ALLOWED_POINTS_PER_CUSTOMER")
+        limits.customer_utilisation(promotion, empty), "MAX_ALLOWED_POINTS_PER_CUSTOMER")
     assert nothing.layout.annotations[0].text.startswith("No data")
 
 
@@ -141,7 +141,7 @@ def test_too_many_periods_asks_for_a_coarser_one():
 
 
 def test_utilisation_chart_shows_every_restriction(cohort, promotion):
-    frame = analysis.utilisation(promotion, cohort, as_of=AS_OF)
+    frame = limits.utilisation(promotion, cohort, as_of=AS_OF)
     fig = charts.utilisation_chart(frame, promotion=promotion)
     labels = [y for trace in fig.data for y in trace.y]
     for name in frame["name"]:
@@ -165,7 +165,7 @@ def test_utilisation_chart_shows_every_restriction(cohort, promotion):
 
 
 def test_histogram_bins_customers_and_draws_the_cap(cohort, promotion):
-    per = analysis.customer_utilisation(promotion, cohort, as_of=AS_OF)
+    per = limits.customer_utilisation(promotion, cohort, as_of=AS_OF)
     fig = charts.customer_utilisation_histogram(per, "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER")
     bar = fig.data[0]
     assert list(bar.x) == [0, 1, 2, 3, 4] and list(bar.y) == [1, 0, 0, 1, 1]  # 0, 3 and 4
@@ -187,7 +187,7 @@ def test_histogram_picks_one_of_twin_restrictions(cohort):
     twins = make_promotion([("redemption", "MAX_ALLOWED_POINTS_PER_CUSTOMER", 300, None, None,
                              None)] * 2 + [("earn", "MAX_ALLOWED_POINTS_PER_CUSTOMER", 200,
                                             None, None, None)])
-    per = analysis.customer_utilisation(twins, cohort, as_of=AS_OF)
+    per = limits.customer_utilisation(twins, cohort, as_of=AS_OF)
     labels = list(per["restriction"].cat.categories)
     assert labels == ["MAX_ALLOWED_POINTS_PER_CUSTOMER [redemption] #1",
                       "MAX_ALLOWED_POINTS_PER_CUSTOMER [redemption] #2",
@@ -196,7 +196,7 @@ def test_histogram_picks_one_of_twin_restrictions(cohort):
         charts.customer_utilisation_histogram(per, "MAX_ALLOWED_POINTS_PER_CUSTOMER")
     fig = charts.customer_utilisation_histogram(per, labels[2])
     assert "limit (200)" in [a.text for a in fig.layout.annotations]
-    util = charts.utilisation_chart(analysis.utilisation(twins, cohort, as_of=AS_OF))
+    util = charts.utilisation_chart(limits.utilisation(twins, cohort, as_of=AS_OF))
     assert {y for t in util.data for y in t.y} == set(labels)
 
 

@@ -197,3 +197,23 @@ def test_bad_customer_id_sources(sandbox, target, tmp_path):
     (tmp_path / "ids.csv").write_text("id\n1\n")
     with pytest.raises(capnb.ValidationError, match="no 'customer_id' column"):
         fetch_cohort(sandbox.client(), tmp_path / "ids.csv", *target, progress=False)
+
+
+def test_subset_and_sample_keep_whole_customers(sandbox, ids, target):
+    cohort = fetch_cohort(sandbox.client(), ids + [1], *target, progress=False)
+    chosen = ids[10:20]
+    part = cohort.subset(chosen)
+    assert part.customers["customer_id"].tolist() == chosen
+    for name in ("incentives", "points", "alternate_currencies"):
+        frame = getattr(cohort, name)
+        expected = frame[frame["customer_id"].isin(chosen)].reset_index(drop=True)
+        assert_frame_equal(getattr(part, name), expected)
+    assert (part.program_id, part.promotion_id, part.requests) == (*target, 0)
+    sample = cohort.sample(25, seed=3)
+    assert len(sample) == 25 and sample.customers["status"].isin(["ok", "no_benefits"]).all()
+    assert cohort.sample(25, seed=3).customers.equals(sample.customers)
+    assert len(cohort.sample(10_000)) == len(cohort.fetched_customer_ids) == len(ids)
+    with pytest.raises(capnb.ValidationError, match="customer_ids"):
+        cohort.subset("388000001")
+    with pytest.raises(capnb.ValidationError, match="n"):
+        cohort.sample(0)

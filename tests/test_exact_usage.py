@@ -6,14 +6,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from capnb import fetch_cohort
-from capnb.analysis import utilisation
+from capnb import fetch_cohort, fetch_exact_usage
 from capnb.errors import ValidationError
-from capnb.exact_usage import (
+from capnb.limits import (
+    DERIVED_VS_EXACT_COLUMNS,
     EXACT_UTILISATION_COLUMNS,
+    UTILISATION_COLUMNS,
     derived_vs_exact,
     exact_utilisation,
-    fetch_exact_usage,
+    utilisation,
 )
 
 PROGRAM = 3334
@@ -48,22 +49,78 @@ def test_exact_utilisation_equals_the_truth(sandbox, customers, promotion_id):
     assert (table.loc[table["scope"] == "promotion", "measurability"] == "lower_bound").all()
 
 
-def test_period_based_usage_is_exact_where_the_summary_only_bounds_it(sandbox, customers):
+@pytest.fixture(scope="module")
+def double_points(sandbox, customers):
+    """Cohort, exact usage and configuration of the promotion with a DAILY cap."""
     with sandbox.client() as client:
         cohort = fetch_cohort(client, customers, PROGRAM, DOUBLE_POINTS, progress=False)
-        exact = fetch_exact_usage(client, cohort, PROGRAM, DOUBLE_POINTS)
+        exact = fetch_exact_usage(client, cohort, PROGRAM, DOUBLE_POINTS, progress=False)
         promotion = client.promotion(PROGRAM, DOUBLE_POINTS)
+    return cohort, exact, promotion
+
+
+def test_period_based_usage_is_exact_where_the_summary_only_bounds_it(sandbox, double_points):
+    cohort, exact, promotion = double_points
     table = exact_utilisation(exact, DOUBLE_POINTS)
     daily = table[table["period_unit"] == "DAILY"].iloc[0]
     truth = [sandbox.data.true_usage(int(c), DOUBLE_POINTS)["MAX_ALLOWED_TIMES_PER_CUSTOMER"]
              for c in exact.measured_customer_ids]
     assert daily["measurability"] == "exact" and daily["usage_total"] == sum(truth)
-    both = derived_vs_exact(utilisation(promotion, cohort, as_of=sandbox.data.as_of), table)
+    derived = utilisation(promotion, cohort, as_of=sandbox.data.as_of)
+    measured = utilisation(promotion, cohort, as_of=sandbox.data.as_of, usage="exact",
+                           exact=exact)
+    both = derived_vs_exact(derived, measured)
+    assert both.dtypes.astype(str).to_dict() == DERIVED_VS_EXACT_COLUMNS
     row = both[both["restriction"].str.contains("TIMES_PER_CUSTOMER")].iloc[0]
-    assert row["derived_measurability"] == "lower_bound"
+    assert (row["derived_measurability"], row["exact_measurability"]) == ("lower_bound", "exact")
     assert row["derived_total"] <= row["exact_total"] == sum(truth)
     points = both[both["restriction"] == "MAX_ALLOWED_POINTS_PER_CUSTOMER"].iloc[0]
     assert points["derived_total"] == points["exact_total"]
+
+
+def test_utilisation_with_exact_usage_marks_the_rows_it_measured(sandbox, double_points):
+    cohort, exact, promotion = double_points
+    derived = utilisation(promotion, cohort, as_of=sandbox.data.as_of)
+    table = utilisation(promotion, cohort, as_of=sandbox.data.as_of, usage="exact", exact=exact)
+    assert table.dtypes.astype(str).to_dict() == UTILISATION_COLUMNS
+    assert table["restriction"].tolist() == derived["restriction"].tolist()
+    from_data = table[table["usage_source"] == "promotionData"]
+    assert len(from_data) >= 2
+    customer = from_data[from_data["scope"] == "customer"]
+    assert len(customer) and (customer["measurability"] == "exact").all()
+    assert customer["note"].str.startswith("Exact: the platform's own count").all()
+    truth = pd.DataFrame([sandbox.data.true_usage(int(c), DOUBLE_POINTS)
+                          for c in exact.measured_customer_ids])
+    for row in customer.itertuples():
+        assert row.usage_total == pytest.approx(truth[row.canonical_name].sum())
+        assert row.customers_measured == len(truth)
+    promotion_wide = from_data[from_data["scope"] == "promotion"]
+    assert (promotion_wide["measurability"] == "lower_bound").all()
+    rest = table[table["usage_source"] != "promotionData"]
+    kept = derived.set_index("restriction").loc[rest["restriction"]]
+    assert rest["measurability"].tolist() == kept["measurability"].tolist()
+    everyone = utilisation(promotion, cohort, as_of=sandbox.data.as_of, usage="exact",
+                           exact=exact, whole_population=True)
+    assert (everyone.loc[everyone["usage_source"] == "promotionData", "measurability"]
+            == "exact").all()
+
+
+def test_exact_usage_must_match_the_cohort(sandbox, double_points):
+    cohort, exact, promotion = double_points
+    with pytest.raises(ValidationError, match="usage='exact' needs"):
+        utilisation(promotion, cohort, usage="exact")
+    with pytest.raises(ValidationError, match="'derived' or 'exact'"):
+        utilisation(promotion, cohort, usage="promotionData", exact=exact)
+    with sandbox.client() as client:
+        others = fetch_exact_usage(client, list(sandbox.data.customer_ids[-3:]), PROGRAM,
+                                   DOUBLE_POINTS, progress=False)
+    with pytest.raises(ValidationError, match="no customer of this cohort"):
+        utilisation(promotion, cohort, usage="exact", exact=others)
+    derived = utilisation(promotion, cohort)
+    with pytest.raises(ValidationError, match="other restrictions"):
+        derived_vs_exact(derived, derived.iloc[1:])
+    with pytest.raises(ValidationError):
+        derived_vs_exact(derived, exact_utilisation(exact, DOUBLE_POINTS))
 
 
 def test_unknown_and_invalid_customers_are_reported(sandbox):

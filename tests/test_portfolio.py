@@ -39,6 +39,22 @@ def test_portfolio_with_cohorts_is_sorted_by_risk(sandbox):
     assert gold["risk"] == pytest.approx(gold["budget_used_share"] / gold["time_elapsed_share"])
     # the sandbox sizes budgets so that the whole cohort stays well below them
     assert (table["budget_used_share"] < 1).all()
+    ended = table.set_index("promotion_id").loc[1133601204]
+    assert ended["days_left"] == 0 and pd.isna(ended["projected_exhaustion"])
+    with sandbox.client() as client:
+        fetched = portfolio(client, PROGRAM, as_of=sandbox.data.as_of,
+                            customers=sandbox.data.customer_ids, progress=False)
+    pd.testing.assert_frame_equal(fetched, table)
+
+
+def test_portfolio_argument_errors(sandbox):
+    with sandbox.client() as client:
+        with pytest.raises(ValidationError, match="not both"):
+            portfolio(client, PROGRAM, cohorts={}, customers=[388000001])
+        with pytest.raises(ValidationError, match="pass customers"):
+            portfolio(client, PROGRAM, store="x")
+        with pytest.raises(ValidationError, match="program_id"):
+            portfolio(client, "3334x")
 
 
 def test_portfolio_frame_edge_cases():
