@@ -6,6 +6,21 @@ every control and figure so the logic can be driven without a browser: set a con
 ``app.message``. Callbacks never print (executed notebooks stay comparable); problems, API
 errors included, appear as a readable line in ``app.message``.
 
+Controls, from the top: a **program** picker and a **promotion** picker (with a ↻ button to list
+them again), each beside the id box it fills; the **customers** box; **Fetch**, **Cancel** and
+the progress bar; the status line; then the filters (activity, actions, date range, timezone,
+period) and the restriction picker of the per-customer histogram.
+
+The id boxes are what Fetch uses. With a client, the pickers list the org's programs
+(``Client.programs``, default program first and preselected) and the chosen program's
+promotions (``Client.promotions``: live first, then other active ones, then the rest; newest
+start first within each group, then by name). Picking writes the id into its box; typing an id
+in a box selects it in the picker when it is listed, and an id that is not listed is fetched
+all the same. Building the app costs one programs request and one promotions listing; changing
+the program lists its promotions (once per program change). When listing fails, the status
+line says so and the boxes still work. With a cohort (offline), the pickers only show the
+cohort's ids and no request is made.
+
 Fetching runs ``fetch_cohort`` in a background thread; its ``on_progress`` moves the progress
 bar and its ``cancel`` event is the Cancel button (what was fetched is kept).
 Filters (activity, actions, dates, timezone, period) recompute from the fetched cohort; nothing
@@ -14,11 +29,13 @@ is fetched again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import logging
 import re
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import ipywidgets as W
@@ -64,12 +81,90 @@ def _replace(widget: go.FigureWidget, figure: go.Figure) -> None:
         widget.layout = figure.layout
 
 
+def _flag(value: Any) -> bool:
+    """A nullable boolean cell as a bool (missing = False)."""
+    return False if value is None or pd.isna(value) else bool(value)
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _label(name: Any, id_: int) -> str:
+    """``"Name (id)"``, or the bare id when there is no name."""
+    return f"{_text(name)} ({id_})" if _text(name) else str(id_)
+
+
+def _promotion_label(name: Any, id_: int, kind: Any, status: Any) -> str:
+    """``"Name (id) · TYPE · STATUS"`` (missing parts left out)."""
+    return " · ".join([_label(name, id_), *(_text(v) for v in (kind, status) if _text(v))])
+
+
+def _program_options(frame: pd.DataFrame) -> tuple[list[tuple[str, int]], int | None]:
+    """Picker options of ``Client.programs()`` (default first, then by name) and the program to
+    preselect: the default one, or the only one."""
+    rows: dict[int, dict[str, Any]] = {}
+    for row in frame.to_dict("records"):
+        if row.get("program_id") is not None and not pd.isna(row["program_id"]):
+            rows.setdefault(int(row["program_id"]), row)
+    order = sorted(rows, key=lambda pid: (not _flag(rows[pid].get("is_default")),
+                                          _text(rows[pid].get("name")).casefold(), pid))
+    defaults = [pid for pid in order if _flag(rows[pid].get("is_default"))]
+    chosen = defaults[0] if defaults else (order[0] if len(order) == 1 else None)
+    return [(_label(rows[pid].get("name"), pid), pid) for pid in order], chosen
+
+
+def _promotion_options(frame: pd.DataFrame) -> list[tuple[str, int]]:
+    """Picker options of ``Client.promotions()``: live first, then other active promotions, then
+    the rest; within each group the latest start first (no start last), then by name."""
+    rows: dict[int, dict[str, Any]] = {}
+    for row in frame.to_dict("records"):
+        if row.get("promotion_id") is not None and not pd.isna(row["promotion_id"]):
+            rows.setdefault(int(row["promotion_id"]), row)
+
+    def key(pid: int) -> tuple:
+        row = rows[pid]
+        group = (0 if _text(row.get("status")).upper() == "LIVE"
+                 else 1 if _flag(row.get("is_active")) else 2)
+        start = row.get("start")
+        when = (1, 0) if start is None or pd.isna(start) else (0, -pd.Timestamp(start).value)
+        return group, when, _text(row.get("name")).casefold(), pid
+
+    return [(_promotion_label(rows[pid].get("name"), pid, rows[pid].get("type"),
+                              rows[pid].get("status")), pid) for pid in sorted(rows, key=key)]
+
+
+def _reason(exc: Exception) -> str:
+    """An exception in plain words (unexpected ones are logged with their traceback)."""
+    if isinstance(exc, CapnbError):
+        return str(exc)
+    log.error("dashboard listing failed", exc_info=exc)
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
 class Dashboard:
     """The app :func:`dashboard` builds. Display it, or drive it through its attributes.
 
     Attributes
     ----------
+    program_picker : ipywidgets.Dropdown
+        The org's programs, labelled ``"Name (id)"`` with the id as value; the default program
+        is preselected unless ``program_id`` was given. Picking one writes its id into
+        ``program_input`` and lists its promotions. Empty (value None) when the id in the box
+        is not listed or listing failed.
+    promotion_picker : ipywidgets.Dropdown
+        The chosen program's promotions, labelled ``"Name (id) · TYPE · STATUS"`` with the id as
+        value: live first, then other active ones, then the rest; newest start first within each
+        group, then by name. ``promotion_id`` is preselected; nothing is otherwise. Picking one
+        writes its id into ``promotion_input``.
     program_input, promotion_input : ipywidgets.Text
+        The ids Fetch uses (the pickers only fill them). Typing an id selects it in its picker
+        when listed; an unlisted id is still fetched (the status line notes it). Values are
+        taken on Enter or when leaving the box; a new program id lists that program's
+        promotions.
+    reload_button : ipywidgets.Button
+        Lists the programs and promotions again (:meth:`reload_lists`), e.g. after a network
+        error.
     customers_input : ipywidgets.Textarea
         Customer ids separated by commas, spaces or new lines, or the path of a CSV/Parquet file
         with a ``customer_id`` column (empty: the ``customers`` given to :func:`dashboard`).
@@ -115,14 +210,37 @@ class Dashboard:
         self._thread: threading.Thread | None = None
         self._quiet = False
         self._stale: set[str] = set()
+        self._syncing = False  # pickers and id boxes being set by the app, not the analyst
+        self._promotions_of: int | None = None  # the program promotion_picker lists
+        self._note = ""  # the status line last set by the pickers (cleared when resolved)
         offline = self.cohort is not None
         if offline:
             program_id = program_id or self.cohort.program_id
             promotion_id = promotion_id or self.cohort.promotion_id
         self.program_input = W.Text(value="" if program_id is None else str(program_id),
-                                    description="Program id", disabled=offline)
+                                    description="Program id", disabled=offline,
+                                    continuous_update=False)
         self.promotion_input = W.Text(value="" if promotion_id is None else str(promotion_id),
-                                      description="Promotion id", disabled=offline)
+                                      description="Promotion id", disabled=offline,
+                                      continuous_update=False)
+        self.program_picker = W.Dropdown(options=[], value=None, description="Program",
+                                         disabled=offline, layout=W.Layout(width="40%"))
+        self.promotion_picker = W.Dropdown(options=[], value=None, description="Promotion",
+                                           disabled=offline, layout=W.Layout(width="60%"))
+        self.reload_button = W.Button(icon="refresh", disabled=offline,
+                                      tooltip="List the programs and promotions again",
+                                      layout=W.Layout(width="3em"))
+        if offline:  # the cohort's ids, for the record; nothing to choose
+            name = promotion.program_name if promotion is not None else None
+            self.program_picker.options = [(_label(name, self.cohort.program_id),
+                                            self.cohort.program_id)]
+            self.program_picker.value = self.cohort.program_id
+            label = (_promotion_label(promotion.name, self.cohort.promotion_id,
+                                      promotion.offer_type, promotion.status)
+                     if promotion is not None and promotion.id == self.cohort.promotion_id
+                     else str(self.cohort.promotion_id))
+            self.promotion_picker.options = [(label, self.cohort.promotion_id)]
+            self.promotion_picker.value = self.cohort.promotion_id
         given = "" if customers is None else (f"{customers}" if isinstance(customers, str)
                                               else "")
         self.customers_input = W.Textarea(
@@ -156,8 +274,15 @@ class Dashboard:
                         self.date_to, self.tz_input, self.freq_dropdown):
             control.observe(self._on_filter, names="value")
         self.restriction_dropdown.observe(self._on_restriction, names="value")
+        if not offline:
+            self.program_picker.observe(self._on_program_picked, names="value")
+            self.promotion_picker.observe(self._on_promotion_picked, names="value")
+            self.program_input.observe(self._on_program_typed, names="value")
+            self.promotion_input.observe(self._on_promotion_typed, names="value")
+            self.reload_button.on_click(lambda _: self.reload_lists())
         self.widget = W.VBox([
-            W.HBox([self.program_input, self.promotion_input]), self.customers_input,
+            W.HBox([self.program_picker, self.program_input, self.reload_button]),
+            W.HBox([self.promotion_picker, self.promotion_input]), self.customers_input,
             W.HBox([self.fetch_button, self.cancel_button, self.progress, self.progress_text]),
             self.message,
             W.HBox([self.activity_dropdown, self.action_select]),
@@ -170,6 +295,7 @@ class Dashboard:
             self._load(self.cohort, promotion)
         else:
             self._clear("fetch a cohort first")
+            self.reload_lists()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -180,6 +306,124 @@ class Dashboard:
         colour = {"error": "#B00020", "warning": "#8A5A00", "info": "#1B5E20"}[level]
         self.message.value = (f'<div style="color:{colour}" class="capnb-{level}">'
                               f"{html.escape(text)}</div>")
+
+    def _set_note(self, text: str | None, level: str = "warning") -> None:
+        """Show a pickers' note, or clear the previous one if it is still what the line says."""
+        if text:
+            self._say(text, level)
+            self._note = self.message.value
+        elif self._note and self.message.value == self._note:
+            self.message.value = self._note = ""
+
+    # -- program and promotion pickers -----------------------------------------------------------
+
+    def reload_lists(self) -> None:
+        """List the programs, then the chosen program's promotions, again (the ↻ button).
+
+        One programs request and one (paged) promotions listing. With an empty program box the
+        default program is chosen. A failure leaves the picker empty and says so in
+        :attr:`message`; the id boxes keep working. Never raises.
+        """
+        if self.client is None:
+            return
+        try:
+            problems = []
+            try:
+                options, default = _program_options(self.client.programs())
+            except Exception as exc:  # noqa: BLE001 - shown in the status line, never raised
+                options, default = [], None
+                problems.append(f"Could not list the programs: {_reason(exc)}.")
+            with self._sync():
+                self.program_picker.options = options
+                if default is not None and not self.program_input.value.strip():
+                    self.program_input.value = str(default)
+            program = self._typed(self.program_input)
+            self._select(self.program_picker, program)
+            problems.append(self._list_promotions(program))
+            self._show_list_state(problems)
+        except Exception as exc:  # noqa: BLE001 - a callback never raises
+            self._say(f"Could not list programs and promotions: {_reason(exc)}", "error")
+
+    @contextlib.contextmanager
+    def _sync(self) -> Iterator[None]:
+        before, self._syncing = self._syncing, True
+        try:
+            yield
+        finally:
+            self._syncing = before
+
+    @staticmethod
+    def _typed(box: W.Text) -> int | None:
+        """The id in a box, or None when it holds none."""
+        try:
+            return check_id("id", box.value)
+        except CapnbError:
+            return None
+
+    def _select(self, picker: W.Dropdown, value: int | None) -> None:
+        """Show ``value`` in ``picker`` when listed, nothing otherwise (the box is untouched)."""
+        listed = {option for _, option in picker.options}
+        with self._sync():
+            picker.value = value if value in listed else None
+
+    def _list_promotions(self, program: int | None) -> str | None:
+        """Fill the promotion picker with ``program``'s promotions; the problem, if any."""
+        options: list[tuple[str, int]] = []
+        problem = None
+        if program is not None:
+            try:
+                options = _promotion_options(self.client.promotions(program))
+            except Exception as exc:  # noqa: BLE001 - shown in the status line, never raised
+                problem = f"Could not list the promotions of program {program}: {_reason(exc)}."
+        self._promotions_of = program if problem is None else None  # a failure is retried
+        with self._sync():
+            self.promotion_picker.options = options
+        self._select(self.promotion_picker, self._typed(self.promotion_input))
+        return problem
+
+    def _show_list_state(self, problems: list[str | None]) -> None:
+        """Say what went wrong in listing, or that the promotion id is not listed; else clear."""
+        problems = [p for p in problems if p]
+        promotion = self._typed(self.promotion_input)
+        if problems:
+            self._set_note(" ".join(problems) + " You can still type the ids in the boxes.")
+        elif (promotion is not None and self.promotion_picker.value is None
+              and self._promotions_of is not None):
+            self._set_note(f"Promotion {promotion} is not among the promotions listed for "
+                           f"program {self._promotions_of}; Fetch will try it as typed.")
+        else:
+            self._set_note(None)
+
+    def _on_program_picked(self, change: dict[str, Any]) -> None:
+        if not self._syncing and change["new"] is not None:
+            self.program_input.value = str(change["new"])  # -> _on_program_typed
+
+    def _on_promotion_picked(self, change: dict[str, Any]) -> None:
+        if not self._syncing and change["new"] is not None:
+            self.promotion_input.value = str(change["new"])  # -> _on_promotion_typed
+
+    def _on_program_typed(self, change: dict[str, Any]) -> None:
+        if self._syncing:
+            return
+        try:
+            program = self._typed(self.program_input)
+            self._select(self.program_picker, program)
+            problem = None
+            if program is None or program != self._promotions_of:
+                problem = self._list_promotions(program)
+            self._show_list_state([problem])
+        except Exception as exc:  # noqa: BLE001 - a callback never raises
+            self._say(f"Could not list promotions: {_reason(exc)}", "error")
+
+    def _on_promotion_typed(self, change: dict[str, Any]) -> None:
+        if self._syncing:
+            return
+        try:
+            self._select(self.promotion_picker, self._typed(self.promotion_input))
+            if self._promotions_of is not None:  # else nothing is listed: leave the line alone
+                self._show_list_state([])
+        except Exception as exc:  # noqa: BLE001 - a callback never raises
+            self._say(f"Could not select the promotion: {_reason(exc)}", "error")
 
     # -- fetching --------------------------------------------------------------------------------
 
@@ -294,10 +538,15 @@ class Dashboard:
             frame = self.results["utilisation"][["name", "measurability", "note"]]
             self.notes.value = frame.to_html(index=False, escape=True, border=0)
             names = list(self.results["customer_utilisation"]["restriction"].cat.categories)
+            table = self.results["utilisation"]
+            measurable = table.loc[table["restriction"].isin(names)
+                                   & (table["measurability"] != "not_measurable"), "restriction"]
             self._quiet = True
             try:
                 self.restriction_dropdown.options = names
-                self.restriction_dropdown.value = names[0] if names else None
+                # open on the first restriction there is something to draw for
+                self.restriction_dropdown.value = (measurable.iloc[0] if len(measurable)
+                                                   else names[0] if names else None)
             finally:
                 self._quiet = False
             self._draw_histogram()
@@ -415,9 +664,12 @@ def dashboard(source: Client | Cohort, *, program_id: Any = None, promotion_id: 
     Parameters
     ----------
     source : Client or Cohort
-        A client fetches on the Fetch button; a cohort (with ``promotion=``) works offline.
+        A client fetches on the Fetch button and lists programs and promotions in the pickers;
+        a cohort (with ``promotion=``) works offline and makes no request.
     program_id, promotion_id : int or str, optional
-        Pre-filled inputs (taken from the cohort when ``source`` is one).
+        Pre-filled id boxes, preselected in the program and promotion pickers (taken from the
+        cohort when ``source`` is one). Without ``program_id`` the org's default program is
+        chosen; without ``promotion_id`` no promotion is.
     customers : iterable of ids, Series or path, optional
         The cohort to fetch when the customers box is left empty.
     promotion : Promotion, optional

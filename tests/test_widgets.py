@@ -95,6 +95,10 @@ def test_bad_inputs_show_a_message_not_a_traceback(app, capsys):
 
 
 def test_restriction_dropdown_switches_the_histogram(app):
+    first = app.restriction_dropdown.value  # opens on a restriction with something to draw
+    table = app.results["utilisation"].set_index("restriction")
+    assert table.loc[first, "measurability"] != "not_measurable"
+    assert "No data" not in str(app.figures["customer_utilisation"].layout.annotations)
     app.restriction_dropdown.value = "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER"
     figure = app.figures["customer_utilisation"]
     assert "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER" in figure.layout.title.text
@@ -142,6 +146,9 @@ def test_fetch_fills_the_app(sandbox_app):
     assert "Enrol &amp; Earn Stars (1133601377)" in app.figures["issuance"].layout.title.text
     util = app.results["utilisation"].set_index("name")
     assert util.loc["MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER", "measurability"] == "exact"
+    # its first restriction cannot be measured: the histogram opens on the next one
+    assert util.index[0] == "MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER"
+    assert app.restriction_dropdown.value == "MAX_ALLOWED_POINTS_PER_CUSTOMER"
     assert not app.fetch_button.disabled and app.cancel_button.disabled
 
 
@@ -194,3 +201,177 @@ def test_views_do_not_touch_the_cohort(app):
     app.action_select.value = ()
     assert len(app.cohort.incentives) == before
     assert isinstance(app.results["recency"], pd.DataFrame)
+
+
+# -- program and promotion pickers --------------------------------------------------------------
+
+SANDBOX_PROGRAM = 3334
+ENROL = 1133601377
+# The sandbox's promotions as the picker orders them: live first (newest start first), then the
+# completed one.
+PICKER_ORDER = [1133601550, ENROL, 1133600978, 1133601204]
+LIST_PATH = "/api_gateway/loyalty/v1/programs/promotions/list"
+PROGRAMS_PATH = "/v2/organization/programs"
+
+
+def requests_to(sb, path: str) -> int:
+    return sb.stats()["by_path"].get(path, 0)
+
+
+def values(picker) -> list:
+    return [value for _, value in picker.options]
+
+
+def test_offline_pickers_show_the_cohort_ids(app):
+    assert app.program_picker.disabled and app.promotion_picker.disabled
+    assert app.reload_button.disabled
+    assert app.program_picker.options == (("3334", 3334),)
+    assert app.program_picker.value == 3334
+    assert app.promotion_picker.options == (("<b>Offline</b> (1) · GENERIC · LIVE", 1),)
+    assert app.promotion_picker.value == 1
+
+
+def test_pickers_list_the_sandbox_programs_and_promotions(sandbox_app, capsys):
+    sb, _ = sandbox_app
+    client = sb.client()
+    programs, promotions = client.programs(), client.promotions(SANDBOX_PROGRAM)
+    before = (requests_to(sb, PROGRAMS_PATH), requests_to(sb, LIST_PATH))
+    app = dashboard(client, promotion_id=str(ENROL))
+    # building the app costs one programs request and one promotions listing, no more
+    assert (requests_to(sb, PROGRAMS_PATH), requests_to(sb, LIST_PATH)) == (before[0] + 1,
+                                                                            before[1] + 1)
+    assert values(app.program_picker) == programs["program_id"].astype(int).tolist()
+    assert app.program_picker.label == f"{programs['name'].iloc[0]} ({SANDBOX_PROGRAM})"
+    assert sorted(values(app.promotion_picker)) == sorted(
+        promotions["promotion_id"].astype(int).tolist())
+    assert values(app.promotion_picker) == PICKER_ORDER
+    labels = dict((value, label) for label, value in app.promotion_picker.options)
+    assert labels[ENROL] == "Enrol & Earn Stars (1133601377) · LOYALTY_EARNING · LIVE"
+    assert labels[1133601204] == "Summer Coupon Blast (1133601204) · LOYALTY · COMPLETED"
+    # the default program (is_default) is chosen; the given promotion is preselected
+    assert bool(programs.set_index("program_id").loc[SANDBOX_PROGRAM, "is_default"])
+    assert app.program_picker.value == SANDBOX_PROGRAM and app.program_input.value == "3334"
+    assert app.promotion_picker.value == ENROL and app.promotion_input.value == str(ENROL)
+    assert app.message.value == ""
+    assert not app.program_picker.disabled and not app.promotion_picker.disabled
+    assert capsys.readouterr() == ("", "")
+
+
+def test_without_ids_the_default_program_is_chosen_and_no_promotion(sandbox_app):
+    sb, _ = sandbox_app
+    app = dashboard(sb.client())
+    assert app.program_picker.value == SANDBOX_PROGRAM and app.program_input.value == "3334"
+    assert values(app.promotion_picker) == PICKER_ORDER
+    assert app.promotion_picker.value is None and app.promotion_input.value == ""
+    app.fetch()
+    assert "promotion_id" in app.message.value  # nothing fetched behind the analyst's back
+    assert app.cohort is None
+
+
+def test_picking_a_promotion_sets_what_fetch_fetches(sandbox_app, capsys):
+    sb, app = sandbox_app
+    assert app.wait(60)
+    app.promotion_picker.value = 1133601550
+    assert app.promotion_input.value == "1133601550"
+    app.customers_input.value = " ".join(str(c) for c in sb.catalog()["customer_ids"][:5])
+    try:
+        app.fetch_button.click()
+        assert app.wait(60)
+        assert "Fetched 5 of 5" in app.message.value
+        assert app.cohort.promotion_id == 1133601550 and app.promotion.id == 1133601550
+        assert "Gold Tier Fast Track" in app.figures["issuance"].layout.title.text
+        # typing a listed id selects it in the picker
+        app.promotion_input.value = f" {ENROL} "
+        assert app.promotion_picker.value == ENROL
+    finally:
+        app.customers_input.value = ""
+        app.promotion_input.value = str(ENROL)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_changing_the_program_lists_its_promotions(sandbox_app, capsys):
+    sb, app = sandbox_app
+    listed = requests_to(sb, LIST_PATH)
+    app.program_input.value = "999"  # a program the sandbox does not know
+    assert requests_to(sb, LIST_PATH) == listed + 1
+    assert app.program_picker.value is None and app.promotion_picker.options == ()
+    assert "capnb-warning" in app.message.value
+    assert "Could not list the promotions of program 999" in app.message.value
+    assert "Program ID is invalid" in app.message.value
+    assert app.promotion_input.value == str(ENROL)  # the box keeps the analyst's id
+    app.program_picker.value = SANDBOX_PROGRAM
+    assert app.program_input.value == "3334"
+    assert requests_to(sb, LIST_PATH) == listed + 2
+    assert values(app.promotion_picker) == PICKER_ORDER
+    assert app.promotion_picker.value == ENROL
+    assert app.message.value == ""  # the listing problem is solved, so its line goes
+    app.program_input.value = " 3334 "  # the same program: nothing is listed again
+    assert requests_to(sb, LIST_PATH) == listed + 2
+    app.program_input.value = "not an id"
+    assert app.program_picker.value is None and app.promotion_picker.options == ()
+    app.program_input.value = "3334"
+    assert app.promotion_picker.value == ENROL
+    assert capsys.readouterr() == ("", "")
+
+
+def test_an_unlisted_promotion_id_is_flagged_but_still_fetched(sandbox_app):
+    sb, app = sandbox_app
+    app.promotion_input.value = "999"
+    assert app.promotion_picker.value is None
+    assert "Promotion 999 is not among the promotions listed for program 3334" in \
+        app.message.value
+    app.promotion_picker.value = ENROL
+    assert app.promotion_input.value == str(ENROL) and app.message.value == ""
+
+
+def test_listing_failures_leave_the_id_boxes_working(capsys):
+    from capnb.sandbox import SANDBOX_AS_OF, FaultPlan, Sandbox
+
+    plan = FaultPlan({"503": 1.0})  # every API request fails, until the test heals it
+    with Sandbox(customers=20, seed=0, faults=plan) as sb:
+        ids = list(sb.catalog()["customer_ids"])[:5]
+        app = dashboard(sb.client(max_retries=0), customers=ids, as_of=SANDBOX_AS_OF)
+        assert "capnb-warning" in app.message.value
+        assert "Could not list the programs" in app.message.value
+        assert "503" in app.message.value and "type the ids" in app.message.value
+        assert app.program_picker.options == () and app.program_picker.value is None
+        assert app.promotion_picker.options == ()
+        app.program_input.value = "3334"
+        assert "Could not list the promotions of program 3334" in app.message.value
+        assert app.promotion_picker.options == ()
+        plan.rates = {}  # the network is back; the lists stay empty until asked again
+        app.promotion_input.value = str(ENROL)
+        assert app.promotion_picker.value is None
+        # nothing was listed, so the id is not called "unlisted": the failure stays on the line
+        assert "Could not list the promotions of program 3334" in app.message.value
+        app.fetch()
+        assert app.wait(60)
+        assert "Fetched 5 of 5" in app.message.value
+        assert app.cohort.program_id == 3334 and app.cohort.promotion_id == ENROL
+        app.reload_button.click()
+        assert app.program_picker.value == SANDBOX_PROGRAM
+        assert values(app.promotion_picker) == PICKER_ORDER
+        assert app.promotion_picker.value == ENROL
+        assert "Fetched 5 of 5" in app.message.value  # only the pickers' own notes are cleared
+    assert capsys.readouterr() == ("", "")
+
+
+def test_offline_dashboard_makes_no_requests(sandbox_app):
+    from capnb.cohort import fetch_cohort
+    from capnb.sandbox import SANDBOX_AS_OF
+
+    sb, _ = sandbox_app
+    client = sb.client()
+    promotion = client.promotion(SANDBOX_PROGRAM, ENROL)
+    cohort = fetch_cohort(client, sb.catalog()["customer_ids"][:3], SANDBOX_PROGRAM, ENROL,
+                          progress=False)
+    before = sb.stats()["requests"]
+    app = dashboard(cohort, promotion=promotion, as_of=SANDBOX_AS_OF)
+    app.reload_lists()
+    app.program_input.value, app.promotion_input.value = "999", "1133601550"
+    assert sb.stats()["requests"] == before
+    assert app.program_picker.disabled and app.promotion_picker.disabled
+    assert app.program_picker.value == SANDBOX_PROGRAM
+    assert app.program_picker.label.endswith("(3334)")
+    assert app.promotion_picker.value == ENROL
+    assert app.promotion_picker.label == "Enrol & Earn Stars (1133601377) · LOYALTY_EARNING · LIVE"
