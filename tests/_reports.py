@@ -19,12 +19,13 @@ from pathlib import Path
 
 from capnb import cli
 
-NOTEBOOKS = ("promotion_overview", "customer_benefits", "explore")
+NOTEBOOKS = ("promotion_overview", "customer_benefits", "explore", "portfolio")
 # Small cohorts keep the runs short; no store, so every run fetches (and nothing is left behind).
 PARAMETERS = {
     "promotion_overview": [("customers", "300"), ("store", "")],
     "customer_benefits": [],
     "explore": [("customers", "300")],
+    "portfolio": [("customers", "300"), ("store", "")],
 }
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_PROMOTION = 1133601377

@@ -31,7 +31,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 LOCAL_SCHEMES = ("file", "data", "blob", "about")
 # Tables each report shows at least: the header, then the data tables of the notebook (explore's
 # tables live in its widgets, which a static report replaces by a note).
-MIN_TABLES = {"promotion_overview": 12, "customer_benefits": 6, "explore": 1, "hostile": 12}
+MIN_TABLES = {"promotion_overview": 14, "customer_benefits": 7, "explore": 1, "portfolio": 4,
+              "hostile": 14}
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -100,6 +101,8 @@ def test_report_renders_offline(browser, name):
     assert not dialogs, f"script from API text ran: {dialogs}"
     if name == "hostile":
         assert HOSTILE in header  # shown as text, never run
+    if name == "portfolio":
+        assert "Sandbox Rewards (3334)" in header
 
 
 def _free_port() -> int:

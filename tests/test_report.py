@@ -19,8 +19,8 @@ from capnb import cli, report
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
-COMMON_PARAMETERS = {"source", "program_id", "promotion_id", "customers", "activity_id",
-                     "timezone", "as_of"}
+COMMON_PARAMETERS = {"source", "program_id", "customers", "as_of"}
+PROMOTION_PARAMETERS = {"promotion_id", "activity_id", "timezone"}
 REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//|"""
                     r"""@import\s+["']?(?:https?:)?//""", re.IGNORECASE)
 
@@ -79,6 +79,8 @@ def test_notebook_parameters_are_literal_and_parsed(name):
     assert declared["source"]["default"] == '"sandbox"'
     assert declared["as_of"]["default"] == '"2026-11-15T00:00:00Z"'
     assert not [n for n in declared if re.search(r"pass|secret|token|key|auth", n)]
+    if name != "portfolio":
+        assert PROMOTION_PARAMETERS <= set(declared)
     if name == "customer_benefits":
         assert "customer_id" in declared
 
@@ -164,7 +166,21 @@ def test_open_source_checks_its_arguments(monkeypatch, tmp_path):
     assert src.label == "https://eu.api.capillarytech.com"  # never user info
     with pytest.raises(capnb.ValidationError, match="CSV/Parquet"):
         src.cohort(3334, 1133601377)  # a count means nothing on a real cluster
+    with pytest.raises(capnb.ValidationError, match="CSV/Parquet"):
+        src.portfolio(3334)
     src.close()
+
+
+def test_data_source_program_names_the_known_ones():
+    src = report.open_source("sandbox", 50, store=None)
+    try:
+        assert src.program(3334)["name"] == "Sandbox Rewards"
+        with pytest.raises(capnb.ProgramNotFound, match=r"Program 999 .* Sandbox Rewards \(3334\)"):
+            src.program(999)
+        with pytest.raises(capnb.ValidationError, match="program_id"):
+            src.program("x")
+    finally:
+        src.close()
 
 
 def test_benefits_table_localises_and_ages():
