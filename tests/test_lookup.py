@@ -13,6 +13,7 @@ from capnb import BasicAuth, Client
 from capnb.errors import (
     BadRequest,
     CustomerNotFound,
+    NotFound,
     ProgramNotFound,
     PromotionNotFound,
     ResponseFormatError,
@@ -133,6 +134,17 @@ def test_v2_summary_8883_is_bad_request(scripted):
     assert query_of(scripted.requests[0]) == {"source": "INSTORE", "identifierName": "id",
                                               "identifierValue": "5", "programId": "3334",
                                               "promotionId": "7"}
+
+
+@pytest.mark.parametrize("status, error", [(400, BadRequest), (404, NotFound)])
+def test_v2_summary_8105_keeps_its_code_and_message(scripted, status, error):
+    # 8105 is listed among the endpoint's errors without a meaning: typed by its HTTP status
+    scripted.add(Scripted(status, {"errors": [{"status": False, "code": 8105,
+                                               "message": "Request could not be served"}]}))
+    with pytest.raises(error) as info:
+        fast_client(scripted.url).action_summary_by_identifier("id", 5, PROGRAM, 7)
+    assert info.value.code == 8105 and "Request could not be served" in str(info.value)
+    assert len(scripted.requests) == 1  # a 4xx is never retried
 
 
 def test_v2_summary_validation(scripted):
