@@ -20,11 +20,9 @@ from capnb.progress import progress_bar
 from capnb.ratelimit import RateLimiter
 from capnb.schema import (
     CUSTOMER_COLUMNS,
-    PROMOTION_USAGE_COLUMNS,
-    empty_frame,
     typed_frame,
 )
-from capnb.usage import parse_promotion_data
+from capnb.usage import promotion_data_rows, usage_frame
 from capnb.validation import check_id, check_positive_number
 
 __all__ = ["ExactUsage", "fetch_exact_usage"]
@@ -81,7 +79,7 @@ def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str |
     ids, invalid = read_customer_ids(customer_ids)
     limiter = _limiter_for(client, rate_limit)
 
-    def one(customer: int) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+    def one(customer: int) -> tuple[list[tuple[Any, ...]], dict[str, Any]]:
         fetched_at = pd.Timestamp.now(tz="UTC")
         outcome: dict[str, Any] = {"customer_id": customer, "fetched_at": fetched_at}
         params: dict[str, Any] = {"source": "INSTORE", "identifierName": "id",
@@ -90,23 +88,22 @@ def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str |
             params["programs"] = program
         try:
             payload, request_id = client.get_json(PROMOTION_DATA_PATH, params, throttle=limiter)
-            frame = parse_promotion_data(payload, customer_id=customer, request_id=request_id)
+            rows = promotion_data_rows(payload, customer_id=customer, request_id=request_id)
         except CustomerNotFound as exc:
-            return None, {**outcome, "status": "not_found", "request_id": exc.request_id,
-                          "error_code": str(exc.code), "error_message": exc.message}
+            return [], {**outcome, "status": "not_found", "request_id": exc.request_id,
+                        "error_code": str(exc.code), "error_message": exc.message}
         except CapnbError as exc:
             code = getattr(exc, "code", None)
-            return None, {**outcome, "status": "failed",
+            return [], {**outcome, "status": "failed",
                           "request_id": getattr(exc, "request_id", None),
                           "error_code": type(exc).__name__ if code is None else str(code),
                           "error_message": str(exc)}
         # rows are filed under the customer asked for, like fetch_cohort does
-        frame["customer_id"] = pd.array([customer] * len(frame), dtype="Int64")
-        if promotion is not None:
-            frame = frame[frame["promotion_id"] == promotion]
-        return frame, {**outcome, "status": "ok", "request_id": request_id}
+        rows = [(customer, *row[1:]) for row in rows
+                if promotion is None or row[2] == promotion]
+        return rows, {**outcome, "status": "ok", "request_id": request_id}
 
-    results: list[tuple[pd.DataFrame | None, dict[str, Any]]] = []
+    results: list[tuple[list[tuple[Any, ...]], dict[str, Any]]] = []
     if ids:
         bar = progress_bar(progress, len(ids), "promotionData", unit="customer")
         try:
@@ -117,9 +114,7 @@ def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str |
                     bar.update()
         finally:
             bar.close()
-    frames = [f for f, _ in results if f is not None and len(f)]
-    usage = (typed_frame(pd.concat(frames, ignore_index=True), PROMOTION_USAGE_COLUMNS)
-             if frames else empty_frame(PROMOTION_USAGE_COLUMNS))
+    usage = usage_frame([row for rows, _ in results for row in rows])
     customers = typed_frame(pd.DataFrame([o for _, o in results],
                                          columns=list(CUSTOMER_COLUMNS)), CUSTOMER_COLUMNS)
     customers = typed_frame(pd.concat([customers, invalid], ignore_index=True), CUSTOMER_COLUMNS)

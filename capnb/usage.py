@@ -19,7 +19,8 @@ from capnb.errors import ApiError, ResponseFormatError
 from capnb.parse import _bad, _float, _frame, _int, _item, _records, _str, _tag, raise_for_envelope
 from capnb.schema import PROMOTION_USAGE_COLUMNS
 
-__all__ = ["LEGACY_USAGE", "RESTRICTION_NAMES", "parse_promotion_data"]
+__all__ = ["LEGACY_USAGE", "RESTRICTION_NAMES", "parse_promotion_data", "promotion_data_rows",
+           "usage_frame"]
 
 RESTRICTION_NAMES: dict[tuple[str, str, str], str] = {
     ("issual", "NUMBER_OF_ISSUALS", "CUSTOMER"): "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER",
@@ -126,6 +127,14 @@ def parse_promotion_data(payload: Any, *, customer_id: int | None = None,
     ResponseFormatError
         A value of the wrong type.
     """
+    return usage_frame(promotion_data_rows(payload, customer_id=customer_id,
+                                           request_id=request_id))
+
+
+def promotion_data_rows(payload: Any, *, customer_id: int | None = None,
+                        request_id: str | None = None) -> list[tuple[Any, ...]]:
+    """The rows :func:`parse_promotion_data` makes a frame of (for collecting many customers'
+    answers into one frame with :func:`usage_frame`); same arguments and errors."""
     try:
         raise_for_envelope(payload, request_id=request_id)
         if not isinstance(payload, dict):
@@ -135,6 +144,10 @@ def parse_promotion_data(payload: Any, *, customer_id: int | None = None,
     except (ResponseFormatError, ApiError) as exc:
         _tag(exc, request_id)
         raise
-    rows = [r[:9] + (np.nan if r[9] is None else r[9], r[10],
+    return [r[:9] + (np.nan if r[9] is None else r[9], r[10],
                      np.nan if r[11] is None else r[11], r[12]) for r in rows]
+
+
+def usage_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """A ``PROMOTION_USAGE_COLUMNS`` frame of :func:`promotion_data_rows` rows."""
     return _frame(rows, PROMOTION_USAGE_COLUMNS)

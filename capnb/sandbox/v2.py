@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from capnb.sandbox.data import SandboxData, _quantity
+from capnb.sandbox.data import Event, SandboxData, _quantity
 
 __all__ = [
     "IDENTIFIER_NAMES",
@@ -262,9 +262,9 @@ def _number(value: float) -> str:
     return "-1" if value == -1 else f"{value:.3f}"
 
 
-def _restriction_items(data: SandboxData, customer_id: int, promotion_id: int,
+def _restriction_items(data: SandboxData, promotion_id: int, events: list[Event],
                        ) -> dict[str, list[dict[str, Any]]]:
-    payload = data.promotion_payload(promotion_id)
+    payload = data.promotion_config(promotion_id)
     restrictions = payload["promotionRestrictions"]["restrictions"]
     if restrictions is None:  # legacy limits only: they mirror redemption restrictions
         families = {"redemptionRestrictions": [
@@ -273,8 +273,7 @@ def _restriction_items(data: SandboxData, customer_id: int, promotion_id: int,
     else:
         families = {key: restrictions.get(key) or [] for key in (
             "issualRestrictions", "earnRestrictions", "redemptionRestrictions")}
-    truth = data.true_usage(customer_id, promotion_id)
-    events = data.events(customer_id, promotion_id)
+    truth = data.usage_of(events, promotion_id)
     out: dict[str, list[dict[str, Any]]] = {}
     for family, items in families.items():
         rows = []
@@ -296,7 +295,7 @@ def _restriction_items(data: SandboxData, customer_id: int, promotion_id: int,
 
 
 def _promotion_entry(data: SandboxData, customer_id: int, promotion_id: int) -> dict[str, Any]:
-    payload = data.promotion_payload(promotion_id)
+    payload = data.promotion_config(promotion_id)
     events = data.events(customer_id, promotion_id)
     legacy = payload["limits"]
     points = sum(e.points for e in events)
@@ -317,7 +316,7 @@ def _promotion_entry(data: SandboxData, customer_id: int, promotion_id: int) -> 
         "customerUsage": {"currentPointsPerCustomer": f"{points:.3f}",
                           "currentNumberOfTimesPerCustomer": str(len(events)),
                           "currentTotalPointsInPromotion": f"{points:.3f}"},
-        "promotionRestriction": _restriction_items(data, customer_id, promotion_id),
+        "promotionRestriction": _restriction_items(data, promotion_id, events),
         "customerPromotionTimelines": timelines,
     }
 
