@@ -512,27 +512,28 @@ def _apply_exact(evaluated: list[_Evaluated], ids: np.ndarray, exact: ExactUsage
     if promotion.id is not None:
         rows = rows[rows["promotion_id"] == promotion.id]
     rows = rows[rows["usage"].notna() & rows["customer_id"].isin(measured)]
-    keys = [_exact_key(*values) for values in zip(
-        rows["family"], rows["name"], rows["type"], rows["period_unit"], rows["max_limit"],
-        strict=True)]
+    rows_of: dict[tuple, list[int]] = {}
+    for i, values in enumerate(zip(rows["family"], rows["name"], rows["type"],
+                                   rows["period_unit"], rows["max_limit"], strict=True)):
+        rows_of.setdefault(_exact_key(*values), []).append(i)
     customers = rows["customer_id"].to_numpy(dtype="int64")
     amounts = rows["usage"].to_numpy(dtype="float64")
     kpis = rows["kpi"].to_numpy(dtype=object)
     skipped = len(ids) - len(measured)
     for item in evaluated:
         key = _exact_key(item.family, item.name, item.type, item.period_unit, item.limit)
-        mask = np.fromiter((k == key for k in keys), bool, len(keys))
-        if not mask.any():
+        hits = np.array(rows_of.get(key, []), dtype=np.int64)
+        if not len(hits):
             item.note += (" promotionData reports no usage for this restriction: derived from "
                           "the summaries.")
             continue
-        pos = np.searchsorted(ids, customers[mask])
-        per_customer = np.bincount(pos, amounts[mask], len(ids))
+        pos = np.searchsorted(ids, customers[hits])
+        per_customer = np.bincount(pos, amounts[hits], len(ids))
         item.usage = per_customer[np.isin(ids, measured)]
         item.exact = np.ones(len(item.usage), dtype=bool)
         item.usage_source, item.window_start = "promotionData", pd.NaT
         item.metric = "currentCustomerUsage reported by promotionData"
-        kpi = next((k for k in kpis[mask] if isinstance(k, str)), "")
+        kpi = next((k for k in kpis[hits] if isinstance(k, str)), "")
         item.unit = item.unit or ("points" if "POINTS" in kpi else "count")
         notes = [f"Exact: the platform's own count (promotionData) for {len(measured)} "
                  "customer(s)" + (f"; {skipped} customer(s) without promotionData are left "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from capnb import fetch_cohort, fetch_exact_usage
+from capnb import ExactUsage, fetch_cohort, fetch_exact_usage
 from capnb.errors import ValidationError
 from capnb.limits import (
     DERIVED_VS_EXACT_COLUMNS,
@@ -116,6 +116,11 @@ def test_exact_usage_must_match_the_cohort(sandbox, double_points):
                                    DOUBLE_POINTS, progress=False)
     with pytest.raises(ValidationError, match="no customer of this cohort"):
         utilisation(promotion, cohort, usage="exact", exact=others)
+    failed = ExactUsage(usage=exact.usage.iloc[:0], customers=exact.customers.assign(
+        status="failed"))  # promotionData answered for nobody: everything stays derived
+    table = utilisation(promotion, cohort, usage="exact", exact=failed)
+    assert table["usage_source"].isin(["summary"]).sum() == table["usage_source"].notna().sum()
+    assert table["note"].str.contains("promotionData answered for none").all()
     derived = utilisation(promotion, cohort)
     with pytest.raises(ValidationError, match="other restrictions"):
         derived_vs_exact(derived, derived.iloc[1:])
