@@ -15,7 +15,7 @@ import pytest
 from _reports import HOSTILE, NOTEBOOKS, render_cli, rendered, rendered_hostile
 
 import capnb
-from capnb import cli, report
+from capnb import cli, notebook, report
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -139,30 +139,30 @@ def test_unknown_and_credential_parameters_refused(tmp_path):
 
 
 def test_resolve_as_of_and_timezone():
-    assert report.resolve_as_of("2026-11-15T05:30:00+05:30") == pd.Timestamp("2026-11-15",
+    assert notebook.resolve_as_of("2026-11-15T05:30:00+05:30") == pd.Timestamp("2026-11-15",
                                                                             tz="UTC")
-    assert report.resolve_as_of("2026-11-15") == pd.Timestamp("2026-11-15", tz="UTC")
-    assert report.resolve_as_of("now").tzinfo is not None
+    assert notebook.resolve_as_of("2026-11-15") == pd.Timestamp("2026-11-15", tz="UTC")
+    assert notebook.resolve_as_of("now").tzinfo is not None
     with pytest.raises(capnb.ValidationError, match="as_of"):
-        report.resolve_as_of("yesterday-ish")
-    assert report.check_timezone("Asia/Kolkata") == "Asia/Kolkata"
+        notebook.resolve_as_of("yesterday-ish")
+    assert notebook.check_timezone("Asia/Kolkata") == "Asia/Kolkata"
     with pytest.raises(capnb.ValidationError, match="timezone"):
-        report.check_timezone("Mars/Olympus")
+        notebook.check_timezone("Mars/Olympus")
 
 
 def test_open_source_checks_its_arguments(monkeypatch, tmp_path):
     with pytest.raises(capnb.ValidationError, match="source"):
-        report.open_source("production")
+        notebook.open_source("production")
     with pytest.raises(capnb.ValidationError, match="customers"):
-        report.open_source("sandbox", 0)
+        notebook.open_source("sandbox", 0)
     with pytest.raises(capnb.ValidationError, match="no file"):
-        report.open_source("sandbox", str(tmp_path / "missing.csv"))
+        notebook.open_source("sandbox", str(tmp_path / "missing.csv"))
     with pytest.raises(capnb.ConfigError, match="CAPILLARY_HOST"):
-        report.open_source("env", 10)
+        notebook.open_source("env", 10)
     monkeypatch.setenv("CAPILLARY_HOST", "https://user:pw@eu.api.capillarytech.com")
     monkeypatch.setenv("CAPILLARY_CLIENT_KEY", "k")
     monkeypatch.setenv("CAPILLARY_CLIENT_SECRET", "s")
-    src = report.open_source("env", 10, store=None)
+    src = notebook.open_source("env", 10, store=None)
     assert src.label == "https://eu.api.capillarytech.com"  # never user info
     with pytest.raises(capnb.ValidationError, match="CSV/Parquet"):
         src.cohort(3334, 1133601377)  # a count means nothing on a real cluster
@@ -171,8 +171,31 @@ def test_open_source_checks_its_arguments(monkeypatch, tmp_path):
     src.close()
 
 
+def test_data_source_resolves_a_file_of_mobile_numbers(tmp_path):
+    from capnb.sandbox.v2 import identifier_of
+
+    counted = notebook.open_source("sandbox", 50, store=None)
+    try:
+        with pytest.raises(capnb.ValidationError, match="identifier"):
+            counted.cohort(3334, 1133601377, identifier="mobile")
+        ids = counted.customer_ids[:4]
+    finally:
+        counted.close()
+    path = tmp_path / "mobiles.csv"
+    mobiles = [identifier_of(int(i), "mobile") for i in ids] + ["919999999999"]
+    pd.DataFrame({"mobile": mobiles}).to_csv(path, index=False)
+    src = notebook.open_source("sandbox", str(path), store=None)
+    try:
+        cohort = src.cohort(3334, 1133601377, identifier="mobile", progress=False)
+    finally:
+        src.close()
+    assert cohort.customers["customer_id"].tolist()[:4] == list(ids)
+    unknown = cohort.customers.iloc[4]
+    assert unknown["status"] == "not_found" and "919999999999" in unknown["error_message"]
+
+
 def test_data_source_program_names_the_known_ones():
-    src = report.open_source("sandbox", 50, store=None)
+    src = notebook.open_source("sandbox", 50, store=None)
     try:
         assert src.program(3334)["name"] == "Sandbox Rewards"
         with pytest.raises(capnb.ProgramNotFound, match=r"Program 999 .* Sandbox Rewards \(3334\)"):
@@ -187,7 +210,7 @@ def test_benefits_table_localises_and_ages():
     frame = pd.DataFrame({"customer_id": [1], "program_id": [3334], "promotion_id": [7],
                           "action": ["REWARD"], "issued_count": [2],
                           "last_issued_on": pd.to_datetime(["2026-11-13T12:00:00Z"])})
-    table = report.benefits_table(frame, as_of="2026-11-15T00:00:00Z", timezone="Asia/Kolkata")
+    table = notebook.benefits_table(frame, as_of="2026-11-15T00:00:00Z", timezone="Asia/Kolkata")
     assert list(table.columns) == ["action", "issued_count", "last_issued_on", "days_since_last"]
     assert table.loc[0, "days_since_last"] == 1.5
     assert str(table["last_issued_on"].dt.tz) == "Asia/Kolkata"
@@ -199,7 +222,7 @@ def test_header_escapes_api_text():
     promotion = SimpleNamespace(id=7, name=HOSTILE, description="<b>bold</b>",
                                 offer_type="GENERIC", status="LIVE",
                                 start=pd.Timestamp("2026-01-01", tz="UTC"), end=pd.NaT)
-    shown = report.header("Overview", promotion=promotion, source="https://eu.example",
+    shown = notebook.header("Overview", promotion=promotion, source="https://eu.example",
                           as_of="2026-11-15T00:00:00Z", parameters={"activity_id": HOSTILE})
     html_text = shown._repr_html_()
     assert "<script>" not in html_text and "<b>" not in html_text

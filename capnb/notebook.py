@@ -1,0 +1,409 @@
+"""The helpers the notebooks call: kernel setup, the data source, the report header.
+
+In a notebook (kept thin, see ``notebooks/``)::
+
+    from capnb import notebook
+
+    notebook.setup_notebook()                          # plotly renderer, short capnb errors
+    src = notebook.open_source(source, customers)      # sandbox or CAPILLARY_* cluster
+    promotion = src.promotion(program_id, promotion_id)
+    notebook.header("Promotion overview", promotion=promotion, source=src, as_of=as_of,
+                    parameters={...})
+
+Untrusted text from the API (promotion and program names, descriptions) only reaches HTML through
+:func:`html.escape` here. Credentials never do: they are not parameters, and the data-source
+label is the host without any user info.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import html
+import json
+import os
+import sys
+import zoneinfo
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from capnb import __version__
+from capnb.errors import CapnbError, NotFound, ProgramNotFound, ValidationError
+from capnb.validation import check_id
+
+__all__ = [
+    "DataSource",
+    "SANDBOX_STORE_PREFIX",
+    "benefits_table",
+    "check_timezone",
+    "header",
+    "open_source",
+    "resolve_as_of",
+    "setup_notebook",
+]
+
+SOURCES = ("sandbox", "env")
+SANDBOX_STORE_PREFIX = "sandbox"
+"""Store host alias prefix for sandbox data (the sandbox's port changes on every run)."""
+
+
+@contextlib.contextmanager
+def _without_module(name: str) -> Iterator[None]:
+    """Inside the block, ``import name`` fails (unless it was imported already)."""
+    if name in sys.modules:
+        yield
+        return
+    sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if name in sys.modules and sys.modules[name] is None:
+            del sys.modules[name]
+
+
+def _import_jsonschema_lightly() -> None:
+    # nbformat (under papermill, nbconvert and plotly's renderers) imports jsonschema, which
+    # imports rfc3987_syntax when installed (jupyter's dependencies pull it in); that module
+    # builds a parser at import: 1.5-4 s of every report, and of every kernel's first figure,
+    # on a 2-core machine, for an optional "iri" format check no notebook uses.
+    with _without_module("rfc3987_syntax"), contextlib.suppress(ImportError):
+        import jsonschema  # noqa: F401
+
+
+_import_jsonschema_lightly()
+
+
+def setup_notebook(*, short_errors: bool = True) -> None:
+    """Prepare a capnb notebook's kernel; call it once, before any chart.
+
+    - plotly's renderer becomes ``plotly_mimetype``: figures are stored as plotly JSON, which
+      JupyterLab draws, nbval compares deterministically (no random div ids) and
+      :func:`render_report` turns into offline HTML with plotly.js inlined once;
+    - pandas shows tables up to 60 rows, with whole cell texts;
+    - with ``short_errors``, a :class:`~capnb.CapnbError` (promotion not found, missing
+      credentials...) shows as one line naming the problem instead of a traceback.
+    """
+    import plotly.io as pio
+
+    pio.renderers.default = "plotly_mimetype"
+    pd.set_option("display.max_rows", 60)
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_colwidth", None)  # restriction notes are whole sentences
+    if short_errors:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with ipykernel
+            return
+        shell = get_ipython()
+        if shell is not None:
+            shell.set_custom_exc((CapnbError,), _short_capnb_error)
+
+
+def _short_capnb_error(shell: Any, etype: type, value: BaseException, tb: Any,
+                       tb_offset: int | None = None) -> list[str]:
+    # The cell still fails (papermill and nbval see an error output with ename and evalue),
+    # but the reader gets the message instead of capnb's call stack.
+    lines = [f"{etype.__name__}: {value}"]
+    show = getattr(shell, "_showtraceback", None)  # what IPython's showtraceback ends with
+    if show is not None:
+        show(etype, value, lines)
+    else:  # pragma: no cover - every IPython since 2.0 has it
+        print(lines[0], file=sys.stderr)
+    return lines
+
+
+@dataclass(eq=False)
+class DataSource:
+    """Where a notebook's data comes from: the embedded sandbox or the cluster in ``CAPILLARY_*``.
+
+    ``label`` is what reports show (never credentials); ``customer_ids`` is what
+    :meth:`cohort` fetches (a list of ids or a CSV/Parquet path); ``store`` the Parquet store
+    (None = keep nothing).
+    """
+
+    kind: str
+    client: Any
+    label: str
+    customer_ids: Any
+    store: Any = None
+    sandbox: Any = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"DataSource({self.kind!r}, {self.label!r}, store={self.store!r})"
+
+    def promotion(self, program_id: int | str, promotion_id: int | str) -> Any:
+        """The promotion's configuration; a clear :class:`~capnb.NotFound` when it is unknown."""
+        try:
+            return self.client.promotion(program_id, promotion_id)
+        except NotFound as exc:
+            hint = ""
+            if self.sandbox is not None:
+                catalog = self.sandbox.catalog()
+                ids = ", ".join(str(p["id"]) for p in catalog["promotions"])
+                hint = (f" The sandbox has program {catalog['program_id']} with promotions "
+                        f"{ids}.")
+            raise type(exc)(f"{exc.message.rstrip('.')}: program {program_id}, promotion "
+                            f"{promotion_id} on {self.label}.{hint}", code=exc.code,
+                            http_status=exc.http_status, request_id=exc.request_id) from None
+
+    def cohort(self, program_id: int | str, promotion_id: int | str,
+               activity_id: str | None = None, *, customer_ids: Any = None,
+               identifier: str = "id", **kwargs: Any) -> Any:
+        """``capnb.fetch_cohort`` over ``customer_ids`` (default :attr:`customer_ids`), through
+        :attr:`store`; other keyword arguments go to ``fetch_cohort``.
+
+        ``identifier`` says what the customers are: ``"id"`` (customer ids), or ``"mobile"``,
+        ``"email"``, ``"externalId"``... (a file's column named so), looked up first; values
+        that match no customer are reported ``not_found``.
+        """
+        from capnb.cohort import fetch_cohort
+
+        ids = self.customer_ids if customer_ids is None else customer_ids
+        if ids is None:
+            raise ValidationError("customers", "with source='env', pass the path of a "
+                                  "CSV/Parquet file with a customer_id column (a count only "
+                                  "works with the sandbox)")
+        if identifier != "id":
+            if customer_ids is None and not isinstance(ids, str | os.PathLike):
+                raise ValidationError("identifier", f"is {identifier!r}, but customers is a "
+                                      "count of sandbox customers (ids): give a CSV/Parquet "
+                                      f"file with a {identifier} column")
+            kwargs["identifier"] = identifier
+        kwargs.setdefault("store", self.store)
+        return fetch_cohort(self.client, ids, program_id, promotion_id,
+                            activity_id=activity_id or None, **kwargs)
+
+    def exact_usage(self, cohort: Any, **kwargs: Any) -> Any:
+        """``capnb.fetch_exact_usage`` (promotionData) for the fetched customers of ``cohort``
+        and its promotion; other keyword arguments go to ``fetch_exact_usage``."""
+        from capnb.exact_usage import fetch_exact_usage
+
+        return fetch_exact_usage(self.client, cohort, cohort.program_id, cohort.promotion_id,
+                                 **kwargs)
+
+    def program(self, program_id: int | str) -> pd.Series:
+        """The program's row of ``client.programs()``; a clear ``ProgramNotFound`` otherwise."""
+        program = check_id("program_id", program_id)
+        programs = self.client.programs()
+        row = programs[programs["program_id"] == program]
+        if row.empty:
+            known = ", ".join(f"{name} ({pid})" for pid, name in zip(
+                programs["program_id"], programs["name"], strict=True))
+            raise ProgramNotFound(f"Program {program} is not one of the org's programs on "
+                                  f"{self.label}: {known or 'none'}.", code=2010)
+        return row.iloc[0]
+
+    def portfolio(self, program_id: int | str, *, as_of: Any = None,
+                  status: str | list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
+        """``capnb.portfolio.portfolio`` with budget usage measured over :attr:`customer_ids`
+        (one cohort per promotion, through :attr:`store`)."""
+        from capnb.portfolio import portfolio
+
+        if self.customer_ids is None:
+            raise ValidationError("customers", "with source='env', pass the path of a "
+                                  "CSV/Parquet file with a customer_id column")
+        kwargs.setdefault("store", self.store)
+        return portfolio(self.client, program_id, as_of=as_of, status=status,
+                         customers=self.customer_ids, **kwargs)
+
+    def action_summary(self, customer_id: int | str, program_id: int | str,
+                       promotion_id: int | str, activity_id: str | None = None) -> Any:
+        """One customer's benefits (``client.action_summary``)."""
+        return self.client.action_summary(customer_id, program_id, promotion_id,
+                                          activity_id or None)
+
+    def close(self) -> None:
+        """Close connections and stop the sandbox, if any."""
+        self.client.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+
+def open_source(source: str = "sandbox", customers: int | str | os.PathLike[str] = 5000, *,
+                store: str | os.PathLike[str] | None = ".capnb-store",
+                seed: int = 0) -> DataSource:
+    """Connect a notebook to its data.
+
+    Parameters
+    ----------
+    source : {"sandbox", "env"}
+        ``"sandbox"`` starts the embedded sandbox (offline, seeded); ``"env"`` connects with
+        ``capnb.connect()`` to the cluster named by the ``CAPILLARY_*`` variables.
+    customers : int or path
+        A count (sandbox only: that many sandbox customers, the sandbox sized to match) or the
+        path of a CSV/Parquet file with a ``customer_id`` column.
+    store : path or None
+        Parquet store folder; ``None`` or ``""`` keeps nothing. Sandbox data is filed under a
+        host alias naming the seed, the size and a fingerprint of the generated data, so a
+        changed generator never reuses stale summaries.
+    seed : int
+        Sandbox seed.
+    """
+    from capnb.store import Store
+
+    if source not in SOURCES:
+        raise ValidationError("source", f"must be 'sandbox' or 'env', got {source!r}")
+    by_count = isinstance(customers, int) and not isinstance(customers, bool)
+    if by_count and customers <= 0:
+        raise ValidationError("customers", f"must be a positive count or a file path, got "
+                              f"{customers!r}")
+    if not by_count:
+        if not isinstance(customers, str | os.PathLike) or not str(customers).strip():
+            raise ValidationError("customers", "must be a count (sandbox) or the path of a "
+                                  f"CSV/Parquet file with a customer_id column, got {customers!r}")
+        customers = Path(customers).expanduser()
+        if not customers.is_file():
+            raise ValidationError("customers", f"no file at {customers}")
+    if source == "env":
+        from capnb.client import connect
+
+        client = connect()
+        # A count means nothing on a real cluster: cohort() then asks for a file.
+        return DataSource("env", client, _public_host(client.base_url),
+                          None if by_count else customers, Store(store) if store else None)
+    from capnb.sandbox import Sandbox
+
+    size = customers if by_count else 5000
+    sandbox = Sandbox(customers=size, seed=seed).start()
+    ids = list(sandbox.catalog()["customer_ids"]) if by_count else customers
+    alias = f"{SANDBOX_STORE_PREFIX}-seed{seed}-{size}-{_sandbox_fingerprint(sandbox.data)}"
+    label = f"capnb sandbox (offline; seed {seed}, {size:,} customers)"
+    return DataSource("sandbox", sandbox.client(), label, ids,
+                      Store(store, host_alias=alias) if store else None, sandbox)
+
+
+def _public_host(base_url: str) -> str:
+    """The base URL without any user info (a URL can carry ``user:password@``)."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def _sandbox_fingerprint(data: Any) -> str:
+    """A short hash of what the sandbox serves and how capnb parses it, for a few customers.
+
+    The store keeps *parsed* frames: a change to the generator or to the parser gives a new
+    fingerprint, hence a new store partition, instead of silently re-using stale rows.
+    """
+
+    from capnb.parse import parse_action_summary
+
+    digest = hashlib.sha256(__version__.encode())
+    ids = data.customer_ids
+    sample = [ids[i] for i in sorted({0, 1, 2, 3, len(ids) // 2, len(ids) - 1})
+              if 0 <= i < len(ids)]
+    for promotion_id in data.promotion_ids:
+        digest.update(json.dumps(data.promotion_payload(promotion_id), sort_keys=True).encode())
+        for customer_id in sample:
+            summary = parse_action_summary(data.summary_payload(customer_id, promotion_id))
+            for frame in (summary.incentives, summary.points, summary.alternate_currencies):
+                digest.update(frame.to_csv(index=False).encode())
+                digest.update(str(frame.dtypes.to_dict()).encode())
+    return digest.hexdigest()[:10]
+
+
+def resolve_as_of(as_of: str | dt.datetime | pd.Timestamp | None) -> pd.Timestamp:
+    """``as_of`` as a UTC timestamp: an ISO string or datetime (naive = UTC), or ``"now"``.
+
+    >>> resolve_as_of("2026-11-15T00:00:00Z")
+    Timestamp('2026-11-15 00:00:00+0000', tz='UTC')
+    """
+    if as_of is None or (isinstance(as_of, str) and as_of.strip().lower() in ("", "now")):
+        return pd.Timestamp.now(tz="UTC")
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("as_of", f"must be an ISO date-time like '2026-11-15T00:00:00Z' "
+                              f"or 'now', got {as_of!r}") from exc
+    if pd.isna(stamp):
+        raise ValidationError("as_of", f"must be a date-time, got {as_of!r}")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def check_timezone(timezone: str) -> str:
+    """Return ``timezone`` when it is an IANA name (``"Asia/Kolkata"``) or ``"UTC"``."""
+    try:
+        zoneinfo.ZoneInfo(str(timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError("timezone", f"must be an IANA timezone such as 'UTC' or "
+                              f"'Asia/Kolkata', got {timezone!r}") from exc
+    return str(timezone)
+
+
+def benefits_table(frame: pd.DataFrame, *, as_of: Any, timezone: str = "UTC") -> pd.DataFrame:
+    """One customer's benefit rows, ready to read: ids dropped, ``last_issued_on`` in
+    ``timezone``, and ``days_since_last`` (float64, days from the last issuance to ``as_of``,
+    one decimal).
+
+    Takes the ``incentives``, ``points`` or ``alternate_currencies`` frame of an
+    ``ActionSummary`` or a one-customer ``Cohort``.
+    """
+    stamp = resolve_as_of(as_of)
+    zone = check_timezone(timezone)
+    out = frame.drop(columns=[c for c in ("customer_id", "program_id", "promotion_id",
+                                          "fetched_at") if c in frame.columns])
+    last = out["last_issued_on"]
+    days = (stamp - last).dt.total_seconds() / 86_400
+    return out.assign(last_issued_on=last.dt.tz_convert(zone),
+                      days_since_last=days.round(1).astype("float64")).reset_index(drop=True)
+
+
+class _Header:
+    """A report header: HTML for JupyterLab and reports, plain text for everything else."""
+
+    def __init__(self, html_text: str, plain: str) -> None:
+        self._html, self._plain = html_text, plain
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+    def __repr__(self) -> str:
+        return self._plain
+
+
+def header(title: str, *, source: DataSource | str, as_of: Any,
+           parameters: Mapping[str, Any], promotion: Any = None,
+           program: Mapping[str, Any] | None = None) -> _Header:
+    """The header every report starts with: what, for which promotion, from where, as of when.
+
+    Shows the program (a row of ``client.programs()``) or the promotion's name, id, type,
+    status and dates (escaped: API text is untrusted),
+    the parameters the notebook ran with, the data source (the sandbox or the cluster's host,
+    never credentials), ``as_of`` and the capnb version. Display it (last expression of a cell).
+    """
+    where = source.label if isinstance(source, DataSource) else str(source)
+    stamp = resolve_as_of(as_of)
+    rows: list[tuple[str, str]] = []
+    if program is not None:
+        rows.append(("Program", f"{program['name'] or '(unnamed)'} ({program['program_id']})"))
+    if promotion is not None:
+        dates = " to ".join(f"{d:%Y-%m-%d}" for d in (promotion.start, promotion.end)
+                            if d is not None and not pd.isna(d))
+        rows.append(("Promotion", f"{promotion.name or '(unnamed)'} ({promotion.id})"))
+        facts = [promotion.offer_type, promotion.status, dates]
+        rows.append(("Type, status, dates", ", ".join(str(f) for f in facts if f)))
+        if promotion.description:
+            rows.append(("Description", promotion.description))
+    rows.append(("Data source", where))
+    rows.append(("As of", f"{stamp:%Y-%m-%d %H:%M UTC}"))
+    rows.append(("Parameters", ", ".join(f"{k} = {_show(v)}" for k, v in parameters.items())))
+    rows.append(("capnb", __version__))
+    table = "".join(f'<tr><th style="text-align:left;padding-right:1em">{html.escape(k)}</th>'
+                    f'<td style="text-align:left">{html.escape(v)}</td></tr>' for k, v in rows)
+    html_text = (f'<div class="capnb-report-header"><h2>{html.escape(title)}</h2>'
+                 f'<table class="capnb-header-table">{table}</table></div>')
+    plain = "\n".join([title, *(f"{k}: {v}" for k, v in rows)])
+    return _Header(html_text, plain)
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
