@@ -1,10 +1,9 @@
-"""Pure analysis of a cohort's action summaries: counts, points, timelines, recency, utilisation.
+"""Pure analysis of a cohort's action summaries: counts, points, timelines, recency.
 
-Every function takes a :class:`~capnb.cohort.Cohort` (utilisation also a
-:class:`~capnb.models.Promotion`), does no I/O, rounds nothing, and returns a DataFrame with the
-columns and dtypes its docstring lists, in a deterministic order, also for an empty cohort. The
-denominator of every share is the cohort's *fetched* customers (status ``ok`` or
-``no_benefits``); ``not_found``, ``failed`` and ``invalid`` customers are left out.
+Every function takes a :class:`~capnb.cohort.Cohort`, does no I/O, rounds nothing, and returns
+a DataFrame with the columns and dtypes its docstring lists, in a deterministic order, also for
+an empty cohort. The denominator of every share is the cohort's *fetched* customers (status
+``ok`` or ``no_benefits``); ``not_found``, ``failed`` and ``invalid`` customers are left out.
 
 What the action summary can tell
 --------------------------------
@@ -13,7 +12,7 @@ points totals and issuance counts per category, currency totals and counts, each
 of the *last* issuance. There are no single events, so:
 
 - timelines and recency place each customer at their **last** issuance, not every event;
-- restriction utilisation is in :mod:`capnb.utilisation`.
+- restriction usage can only be partly derived: see :mod:`capnb.limits` for utilisation.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """Exact restriction usage of many customers from ``promotionData``.
 
-The action summary can only bound period-based caps (see :mod:`capnb.utilisation`); the
+The action summary can only bound period-based caps (see :mod:`capnb.limits`); the
 ``promotionData`` endpoint reports each restriction's ``currentCustomerUsage`` per customer.
 :func:`fetch_exact_usage` collects it for a cohort (thread pool, shared rate limiter, progress
-bar, failures reported per customer); :func:`capnb.utilisation.utilisation` with
-``usage="exact"`` and :func:`capnb.utilisation.exact_utilisation` summarise it.
+bar, failures reported per customer); :func:`capnb.limits.utilisation` with ``usage="exact"``
+and :func:`capnb.limits.exact_utilisation` summarise it.
 """
+
+from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,14 +20,12 @@ from capnb.cohort import Cohort, _limiter_for, read_customer_ids
 from capnb.errors import CapnbError, CustomerNotFound, ValidationError
 from capnb.progress import progress_bar
 from capnb.ratelimit import RateLimiter
-from capnb.schema import (
-    CUSTOMER_COLUMNS,
-    typed_frame,
-)
+from capnb.schema import CUSTOMER_COLUMNS, typed_frame
 from capnb.usage import promotion_data_rows, usage_frame
 from capnb.validation import check_id, check_positive_number
 
 __all__ = ["ExactUsage", "fetch_exact_usage"]
+
 
 @dataclass(eq=False)
 class ExactUsage:

@@ -695,7 +695,7 @@ def exact_utilisation(exact: ExactUsage, promotion_id: int | str, *,
     Parameters
     ----------
     exact : ExactUsage
-        From :func:`fetch_exact_usage`.
+        From :func:`capnb.fetch_exact_usage`.
     promotion_id : int
     whole_population : bool
         The customers are every customer of the promotion: promotion-wide totals are exact.
@@ -776,7 +776,7 @@ def derived_vs_exact(derived: pd.DataFrame, exact: pd.DataFrame) -> pd.DataFrame
     """
     for name, frame in (("derived", derived), ("exact", exact)):
         if not isinstance(frame, pd.DataFrame) or "usage_source" not in frame:
-            raise ValidationError(name, "must be a frame from capnb.utilisation.utilisation")
+            raise ValidationError(name, "must be a frame from capnb.limits.utilisation")
     if derived["restriction"].tolist() != exact["restriction"].tolist():
         raise ValidationError("exact", "lists other restrictions than derived: pass the "
                               "utilisation of the same promotion and cohort")
