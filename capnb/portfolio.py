@@ -22,7 +22,7 @@ from capnb.parse import parse_promotion
 from capnb.schema import typed_frame
 from capnb.validation import check_as_of, check_id
 
-__all__ = ["PORTFOLIO_COLUMNS", "portfolio", "portfolio_frame"]
+__all__ = ["PORTFOLIO_COLUMNS", "portfolio", "portfolio_frame", "portfolio_view"]
 
 PORTFOLIO_COLUMNS: dict[str, str] = {
     "promotion_id": "Int64", "name": "str", "type": "str", "status": "str",
@@ -193,3 +193,51 @@ def portfolio(client: Client, program_id: int | str, *, as_of: Any = None,
         raise ValidationError(next(iter(fetch)), "is a fetch_cohort argument: pass customers "
                               "too")
     return portfolio_frame(items, cohorts, as_of=now)
+
+
+def _amount(used: Any, limit: Any) -> str:
+    if pd.isna(used):
+        return "no cap" if pd.isna(limit) else f"— of {limit:,}"
+    return f"{used:,.0f} of {limit:,}" if pd.notna(limit) else f"{used:,.0f} (no cap)"
+
+
+def _share(value: Any) -> str:
+    return "—" if pd.isna(value) else f"{value:.1%}"
+
+
+def portfolio_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """The portfolio as an analyst reads it: one narrow row per promotion, in the same order.
+
+    Columns (all text, for display; keep :func:`portfolio_frame`'s frame for numbers):
+    ``promotion`` ("Name (id)"), ``type, status``, ``start, end`` (dates, UTC), ``days left``,
+    ``points, times, earns`` ("used of limit", or "used (no cap)"), ``budget used, time
+    elapsed`` (percentages), ``risk`` (two decimals), ``runs out`` (the projected date, empty
+    when the budget lasts past the end or nothing is measured).
+    """
+    missing = [c for c in PORTFOLIO_COLUMNS if c not in getattr(frame, "columns", ())]
+    if missing:
+        raise ValidationError("frame", "must come from capnb.portfolio.portfolio (missing "
+                              f"{', '.join(missing)})")
+
+    def day(stamp: Any) -> str:
+        return "" if pd.isna(stamp) else f"{stamp:%Y-%m-%d}"
+
+    rows = []
+    for row in frame.itertuples(index=False):
+        runs_out = row.projected_exhaustion
+        if pd.notna(runs_out) and pd.notna(row.end) and runs_out > row.end:
+            runs_out = pd.NaT
+        rows.append({
+            "promotion": f"{row.name} ({row.promotion_id})", "type": row.type,
+            "status": row.status, "start": day(row.start), "end": day(row.end),
+            "days left": "" if pd.isna(row.days_left) else f"{row.days_left:,.0f}",
+            "points": _amount(row.points_used, row.points_limit),
+            "times": _amount(row.times_used, row.times_limit),
+            "earns": _amount(row.earns_used, row.earns_limit),
+            "budget used": _share(row.budget_used_share),
+            "time elapsed": _share(row.time_elapsed_share),
+            "risk": "—" if pd.isna(row.risk) else f"{row.risk:.2f}",
+            "runs out": day(runs_out)})
+    columns = ["promotion", "type", "status", "start", "end", "days left", "points", "times",
+               "earns", "budget used", "time elapsed", "risk", "runs out"]
+    return pd.DataFrame(rows, columns=columns, dtype="str")

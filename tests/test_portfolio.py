@@ -94,3 +94,27 @@ def test_budget_burn_chart(sandbox):
     assert "No data" in budget_burn_chart(table.iloc[:0]).layout.annotations[0].text
     with pytest.raises(ValidationError):
         budget_burn_chart(table[["name"]])
+
+
+def test_portfolio_view_reads_as_text():
+    from capnb.portfolio import portfolio_view
+
+    items = [
+        {"id": 1, "name": "Capped", "startDate": "2026-01-01T00:00Z",
+         "endDate": "2026-01-11T00:00Z", "limits": {"totalPointsInPromotion": 1000}},
+        {"id": 2, "name": "Open", "startDate": "2026-01-01T00:00Z",
+         "endDate": "2026-12-31T00:00Z"},
+    ]
+    frame = portfolio_frame(items, as_of="2026-01-06")
+    frame.loc[0, ["points_used", "budget_used_share", "risk"]] = [750.0, 0.75, 1.5]
+    frame.loc[0, "projected_exhaustion"] = pd.Timestamp("2026-01-07T16:00Z")
+    view = portfolio_view(frame)
+    capped, open_ = view.iloc[0], view.iloc[1]
+    assert capped["promotion"] == "Capped (1)" and capped["days left"] == "5"
+    assert capped["points"] == "750 of 1,000" and capped["budget used"] == "75.0%"
+    assert (capped["time elapsed"], capped["risk"], capped["runs out"]) == (
+        "50.0%", "1.50", "2026-01-07")
+    assert open_["points"] == "no cap" and open_["risk"] == "—" and open_["runs out"] == ""
+    assert (view.dtypes == "str").all() and portfolio_view(frame.iloc[:0]).empty
+    with pytest.raises(ValidationError, match="portfolio"):
+        portfolio_view(frame[["name"]])
