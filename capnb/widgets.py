@@ -74,7 +74,12 @@ def _figure_widget() -> go.FigureWidget:
 
 
 def _replace(widget: go.FigureWidget, figure: go.Figure) -> None:
-    """Show ``figure`` in ``widget`` in place (one front-end update)."""
+    """Show ``figure`` in ``widget`` in place."""
+    # A new layout reaches the front end as a relayout of its own keys, which would leave the
+    # old figure's other keys (a "No data" annotation, shapes...) drawn: remove those first.
+    stale = set(widget.layout.to_plotly_json()) - set(figure.layout.to_plotly_json())
+    if stale:
+        widget.plotly_relayout({key: None for key in sorted(stale)})
     with widget.batch_update():
         widget.data = []
         widget.add_traces(list(figure.data))
@@ -217,12 +222,13 @@ class Dashboard:
         if offline:
             program_id = program_id or self.cohort.program_id
             promotion_id = promotion_id or self.cohort.promotion_id
+        wide_label = {"description_width": "initial"}  # "Promotion id" in full
         self.program_input = W.Text(value="" if program_id is None else str(program_id),
                                     description="Program id", disabled=offline,
-                                    continuous_update=False)
+                                    style=wide_label, continuous_update=False)
         self.promotion_input = W.Text(value="" if promotion_id is None else str(promotion_id),
                                       description="Promotion id", disabled=offline,
-                                      continuous_update=False)
+                                      style=wide_label, continuous_update=False)
         self.program_picker = W.Dropdown(options=[], value=None, description="Program",
                                          disabled=offline, layout=W.Layout(width="40%"))
         self.promotion_picker = W.Dropdown(options=[], value=None, description="Promotion",

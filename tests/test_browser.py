@@ -175,6 +175,14 @@ _DASHBOARD_TIMELINE = """() => {
     return Math.max(...timeline.data.map(t => (t.x || []).length));
 }"""
 
+# Charts that draw data yet still carry the "No data" note of the figure they replaced (a
+# relayout only updates the keys it is sent: the front end keeps the others).
+_STALE_NO_DATA = """() => [...document.querySelectorAll('.widget-vbox .js-plotly-plot')]
+    .filter(p => (p.data || []).some(t => (t.x || t.y || []).length)
+                 && ((p.layout || {}).annotations || [])
+                    .some(a => String(a.text || '').startsWith('No data')))
+    .map(p => ((p.layout || {}).title || {}).text)"""
+
 
 def test_jupyterlab_runs_explore_and_a_control_updates_a_chart(browser, jupyterlab):
     base, token = jupyterlab
@@ -200,6 +208,7 @@ def test_jupyterlab_runs_explore_and_a_control_updates_a_chart(browser, jupyterl
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         page.wait_for_function(_DASHBOARD_TIMELINE, timeout=120_000)
         daily = page.evaluate(_DASHBOARD_TIMELINE)
+        stale = page.evaluate(_STALE_NO_DATA)
         period = page.locator(".widget-dropdown", has_text="Period").locator("select")
         period.select_option(label="Month")
         page.wait_for_function(f"() => {{ const n = ({_DASHBOARD_TIMELINE})(); "
@@ -211,4 +220,5 @@ def test_jupyterlab_runs_explore_and_a_control_updates_a_chart(browser, jupyterl
     finally:
         context.close()
     assert daily > monthly > 0, (daily, monthly)  # days, then months: fewer periods
+    assert not stale, f"charts showing data under a stale 'No data' note: {stale}"
     assert not outside, f"JupyterLab page reached beyond loopback: {outside}"
