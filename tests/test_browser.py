@@ -175,6 +175,7 @@ _DASHBOARD_TIMELINE = """() => {
     return Math.max(...timeline.data.map(t => (t.x || []).length));
 }"""
 
+DOUBLE_POINTS_LABEL = "Double Points Weekend (1133600978) · GENERIC · LIVE"
 # Charts that draw data yet still carry the "No data" note of the figure they replaced (a
 # relayout only updates the keys it is sent: the front end keeps the others).
 _STALE_NO_DATA = """() => [...document.querySelectorAll('.widget-vbox .js-plotly-plot')]
@@ -217,8 +218,23 @@ def test_jupyterlab_runs_explore_and_a_control_updates_a_chart(browser, jupyterl
         period.scroll_into_view_if_needed()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "jupyterlab-explore.png"))
+        # the promotion picker lists the program's promotions; picking one fills the id box,
+        # and Fetch then draws that promotion
+        picker = page.locator('.widget-dropdown:has(label:text-is("Promotion")) select')
+        listed = [o.replace("\xa0", " ") for o in picker.locator("option").all_inner_texts()]
+        picker.select_option(label=DOUBLE_POINTS_LABEL)
+        id_box = page.locator('.widget-text:has(label:text-is("Promotion id")) input')
+        page.wait_for_function("box => box.value === '1133600978'", arg=id_box.element_handle(),
+                               timeout=30_000)
+        page.locator("button", has_text="Fetch").click()
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('.widget-vbox .js-plotly-plot')].some(
+                   p => (((p.layout || {}).title || {}).text || '')
+                        .startsWith('Incentives issued — Double Points Weekend'))""",
+            timeout=60_000)
     finally:
         context.close()
     assert daily > monthly > 0, (daily, monthly)  # days, then months: fewer periods
     assert not stale, f"charts showing data under a stale 'No data' note: {stale}"
+    assert DOUBLE_POINTS_LABEL in listed and len(listed) == 4, listed
     assert not outside, f"JupyterLab page reached beyond loopback: {outside}"
