@@ -355,6 +355,9 @@ def _evaluate(promotion: Promotion, cohort: Cohort, as_of: pd.Timestamp,
             notes.append(f"Limit value {value!r}: usage shown without a share.")
         item.usage, item.exact, item.note = usage, exact, " ".join(notes)
         out.append(item)
+    for item in out:
+        if item.usage is None:
+            item.usage_source = None
     _label(out)
     return out, ids
 
@@ -446,9 +449,7 @@ def utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = None,
                                                  "unlimited", "metric", "unit",
                                                  "measurability", "note", "usage_source")}
         record["canonical_name"], record["restriction"] = item.canonical, item.label
-        if item.usage is None:
-            record["usage_source"] = None
-        else:
+        if item.usage is not None:
             record.update(_statistics(item.usage, item.limit, item.unlimited, item.scope))
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=list(UTILISATION_COLUMNS))
@@ -495,14 +496,19 @@ def _exact_key(family: Any, name: Any, kind: Any, period_unit: Any, limit: Any) 
     return (str(family), name, unit, None if pd.isna(limit) else float(limit))
 
 
-def _apply_exact(evaluated: list[_Evaluated], ids: np.ndarray, exact: ExactUsage,
-                 promotion: Promotion, whole_population: bool) -> None:
-    """Replace derived usage by promotionData's for every restriction it reports."""
+def _measured(ids: np.ndarray, exact: ExactUsage) -> np.ndarray:
+    """The fetched customers promotionData answered for; an error when it was asked for none."""
     requested = exact.customers["customer_id"].dropna().to_numpy(dtype="int64")
     if len(ids) and not np.isin(ids, requested).any():
         raise ValidationError("exact", "holds no customer of this cohort; fetch it for the "
                               "cohort: capnb.fetch_exact_usage(client, cohort, ...)")
-    measured = np.intersect1d(ids, exact.measured_customer_ids.to_numpy(dtype="int64"))
+    return np.intersect1d(ids, exact.measured_customer_ids.to_numpy(dtype="int64"))
+
+
+def _apply_exact(evaluated: list[_Evaluated], ids: np.ndarray, exact: ExactUsage,
+                 promotion: Promotion, whole_population: bool) -> None:
+    """Replace derived usage by promotionData's for every restriction it reports."""
+    measured = _measured(ids, exact)
     if not len(measured):
         for item in evaluated:
             item.note += " promotionData answered for none of these customers (see "
@@ -556,11 +562,12 @@ CUSTOMER_UTILISATION_COLUMNS: dict[str, str] = {
     "canonical_name": "category", "scope": "category", "unit": "category",
     "measurability": "category", "usage": "float64", "limit": "Int64", "unlimited": "bool",
     "share_of_limit": "float64", "at_cap": "boolean", "near_cap": "boolean",
-    "over_cap": "boolean",
+    "over_cap": "boolean", "usage_source": "category",
 }
 
 
 def customer_utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = None,
+                         usage: str = "derived", exact: ExactUsage | None = None,
                          ) -> pd.DataFrame:
     """Per fetched customer and per customer-level restriction: usage and share of the limit.
 
@@ -568,6 +575,9 @@ def customer_utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = N
     ----------
     promotion, cohort, as_of
         As in :func:`utilisation`.
+    usage, exact
+        As in :func:`utilisation`. With ``usage="exact"`` the rows cover the customers
+        promotionData answered for, and every restriction it reports is ``exact`` for each.
 
     Returns
     -------
@@ -583,9 +593,14 @@ def customer_utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = N
         ``over_cap`` (usage > limit) (boolean, NA when unlimited or not measurable).
         ``measurability`` is per customer: a ``lower_bound`` restriction is ``exact`` for a
         customer whose usage the summary pins down (for example no benefit in the window).
+        ``usage_source`` (category: ``summary`` or ``promotionData``; NA when not measurable).
     """
     _check_promotion(promotion, cohort)
+    if _check_usage(usage, exact) == "exact":
+        cohort = cohort.subset(_measured(_fetched_ids(cohort), exact).tolist())
     evaluated, ids = _evaluate(promotion, cohort, check_as_of(as_of), False)
+    if usage == "exact":
+        _apply_exact(evaluated, ids, exact, promotion, False)
     evaluated = [e for e in evaluated if e.scope not in ("promotion", "expiry")]
     n = len(ids)
     k = len(evaluated)
@@ -593,8 +608,8 @@ def customer_utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = N
         return typed_frame({}, CUSTOMER_UTILISATION_COLUMNS)
     columns: dict[str, Any] = {"customer_id": pd.array(np.tile(ids, k), dtype="Int64")}
     for col, attr in (("restriction", "label"), ("family", "family"), ("name", "name"),
-                      ("canonical_name", "canonical"),
-                      ("scope", "scope"), ("unit", "unit")):
+                      ("canonical_name", "canonical"), ("scope", "scope"), ("unit", "unit"),
+                      ("usage_source", "usage_source")):
         values = [getattr(e, attr) for e in evaluated]
         categories = list(dict.fromkeys(v for v in values if v is not None))
         codes = np.array([-1 if v is None else categories.index(v) for v in values], np.int8)

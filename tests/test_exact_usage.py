@@ -9,9 +9,11 @@ import pytest
 from capnb import ExactUsage, fetch_cohort, fetch_exact_usage
 from capnb.errors import ValidationError
 from capnb.limits import (
+    CUSTOMER_UTILISATION_COLUMNS,
     DERIVED_VS_EXACT_COLUMNS,
     EXACT_UTILISATION_COLUMNS,
     UTILISATION_COLUMNS,
+    customer_utilisation,
     derived_vs_exact,
     exact_utilisation,
     utilisation,
@@ -103,6 +105,30 @@ def test_utilisation_with_exact_usage_marks_the_rows_it_measured(sandbox, double
                            exact=exact, whole_population=True)
     assert (everyone.loc[everyone["usage_source"] == "promotionData", "measurability"]
             == "exact").all()
+
+
+def test_customer_utilisation_with_exact_usage_is_the_truth_per_customer(sandbox, double_points):
+    cohort, exact, promotion = double_points
+    table = customer_utilisation(promotion, cohort, as_of=sandbox.data.as_of, usage="exact",
+                                 exact=exact)
+    assert table.dtypes.astype(str).to_dict() == CUSTOMER_UTILISATION_COLUMNS
+    daily = table[table["restriction"] == "MAX_ALLOWED_TIMES_PER_CUSTOMER (daily)"]
+    assert set(daily["customer_id"]) == set(exact.measured_customer_ids)
+    assert (daily["usage_source"] == "promotionData").all()
+    assert (daily["measurability"] == "exact").all()
+    truth = {c: sandbox.data.true_usage(int(c), DOUBLE_POINTS)["MAX_ALLOWED_TIMES_PER_CUSTOMER"]
+             for c in daily["customer_id"]}
+    assert daily.set_index("customer_id")["usage"].to_dict() == truth
+    derived = customer_utilisation(promotion, cohort, as_of=sandbox.data.as_of)
+    assert (derived["usage_source"].dropna() == "summary").all()
+    bounds = derived[derived["restriction"] == "MAX_ALLOWED_TIMES_PER_CUSTOMER (daily)"]
+    merged = bounds.merge(daily, on="customer_id", suffixes=("_d", "_e"))
+    assert (merged["usage_d"] <= merged["usage_e"]).all()
+    assert (merged["usage_d"] < merged["usage_e"]).any()  # what the summary cannot see
+    event = table[table["scope"] == "event"]  # promotionData has no usage per event
+    assert len(event) and (event["usage_source"] == "summary").all()
+    with pytest.raises(ValidationError, match="usage='exact' needs"):
+        customer_utilisation(promotion, cohort, usage="exact")
 
 
 def test_exact_usage_must_match_the_cohort(sandbox, double_points):
