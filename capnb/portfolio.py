@@ -1,9 +1,10 @@
 """All promotions of a program at a glance: dates, promotion-wide budgets and the risk of
 exhausting them before the end (what ``portfolio.ipynb`` shows).
 
-:func:`portfolio` fetches the program's promotions (the paginated list) and, when cohorts are
-given, measures budget usage from their action summaries; :func:`portfolio_frame` is the pure
-part, from promotion objects and cohorts.
+:func:`portfolio` fetches the program's promotions (the paginated list) and measures budget
+usage from the action summaries of the cohorts given, or of the customers given (one cohort
+per promotion); :func:`portfolio_frame` is the pure part, from promotion objects and cohorts;
+:func:`portfolio_view` formats the result for reading.
 """
 
 from __future__ import annotations
