@@ -13,6 +13,11 @@ import pytest
 
 from capnb.config import ENV_VARIABLES
 
+# The sandbox's program and promotions (seeded, stable across runs)
+PROGRAM = 3334
+DOUBLE_POINTS, SUMMER_COUPONS = 1133600978, 1133601204
+ENROL_EARN, GOLD_TIER = 1133601377, 1133601550
+
 
 @pytest.fixture(autouse=True)
 def _no_capillary_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,10 +18,7 @@ from capnb.limits import (
     exact_utilisation,
     utilisation,
 )
-
-PROGRAM = 3334
-DOUBLE_POINTS, SUMMER_COUPONS = 1133600978, 1133601204
-ENROL_EARN, GOLD_TIER = 1133601377, 1133601550
+from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
 
 
 @pytest.fixture(scope="module")

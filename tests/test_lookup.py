@@ -23,11 +23,8 @@ from capnb.lookup import parse_lookup, parse_v2_action_summary
 from capnb.sandbox.v2 import identifier_of
 from capnb.schema import PROGRAM_COLUMNS, PROMOTION_LIST_COLUMNS, PROMOTION_USAGE_COLUMNS
 from capnb.usage import parse_promotion_data
-from tests.conftest import Scripted
+from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS, Scripted
 
-PROGRAM = 3334
-DOUBLE_POINTS, SUMMER_COUPONS = 1133600978, 1133601204
-ENROL_EARN, GOLD_TIER = 1133601377, 1133601550
 LIST_ROUTE = "/api_gateway/loyalty/v1/programs/promotions/list"
 
 

@@ -8,8 +8,7 @@ import pytest
 from capnb import fetch_cohort
 from capnb.errors import ValidationError
 from capnb.portfolio import PORTFOLIO_COLUMNS, portfolio, portfolio_frame
-
-PROGRAM = 3334
+from tests.conftest import PROGRAM
 
 
 def test_portfolio_without_cohorts(sandbox, catalog):

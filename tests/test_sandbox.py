@@ -29,10 +29,8 @@ from capnb.sandbox import (
     SandboxData,
 )
 from capnb.sandbox.server import Request, SandboxApp
+from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
 
-PROGRAM = 3334
-DOUBLE_POINTS, SUMMER_COUPONS = 1133600978, 1133601204
-ENROL_EARN, GOLD_TIER = 1133601377, 1133601550
 SUMMARY = "/v3/customers/{}/customerPromotionDetails/actionSummary"
 PROMOTION = "/api_gateway/loyalty/v1/programs/{}/promotions/{}/get"
 TOKEN = "/v3/oauth/token/generate"

@@ -16,10 +16,8 @@ import pytest
 from capnb.sandbox import SANDBOX_PASSWORD, SANDBOX_TILL_ID, SandboxData
 from capnb.sandbox.server import Request, SandboxApp
 from capnb.sandbox.v2 import IDENTIFIER_NAMES, identifier_of, resolve
+from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
 
-PROGRAM = 3334
-DOUBLE_POINTS, SUMMER_COUPONS = 1133600978, 1133601204
-ENROL_EARN, GOLD_TIER = 1133601377, 1133601550
 BASIC = {"Authorization": "Basic " + base64.b64encode(
     f"{SANDBOX_TILL_ID}:{hashlib.md5(SANDBOX_PASSWORD.encode()).hexdigest()}".encode()).decode()}
 LOOKUP = "/v2/customers/lookup"
