@@ -23,7 +23,7 @@ import pandas as pd
 
 from capnb.client import Client
 from capnb.config import DEFAULT_REMOTE_RATE_LIMIT, DEFAULT_WORKERS
-from capnb.errors import CapnbError, CustomerNotFound, ValidationError
+from capnb.errors import CapnbError, ValidationError, failure_fields
 from capnb.parse import frames_from_rows, summary_is_empty, summary_rows, unwrap_summary
 from capnb.progress import progress_bar
 from capnb.ratelimit import RateLimiter
@@ -279,13 +279,8 @@ def _fetch_one(client: Client, customer_id: int, program_id: int, promotion_id: 
                                                            activity_id, throttle=limiter)
         summary, warnings = unwrap_summary(payload, request_id=request_id)
         rows = summary_rows(summary)
-    except CustomerNotFound as exc:
-        return _Outcome(customer_id, "not_found", fetched_at, exc.request_id, str(exc.code),
-                        exc.message)
     except CapnbError as exc:
-        code = getattr(exc, "code", None)
-        return _Outcome(customer_id, "failed", fetched_at, getattr(exc, "request_id", None),
-                        type(exc).__name__ if code is None else str(code), str(exc))
+        return _Outcome(customer_id, fetched_at=fetched_at, **failure_fields(exc))
     empty = summary_is_empty(rows, warnings)
     # Rows are filed under the customer asked for, even if the answer names another id.
     rows = tuple([(customer_id, *row[1:]) for row in part] for part in rows)

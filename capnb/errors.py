@@ -47,6 +47,7 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "api_error_class",
+    "failure_fields",
 ]
 
 
@@ -224,3 +225,16 @@ def api_error_class(code: int | str | None, http_status: int | None) -> type[Api
     if http_status == 404:
         return NotFound
     return ApiError
+
+
+def failure_fields(exc: CapnbError) -> dict[str, str | None]:
+    """What a customer's row records when its request failed: ``status`` (``not_found`` for
+    :class:`CustomerNotFound`, else ``failed``), ``request_id``, ``error_code`` (the API's
+    code, or the error's class name) and ``error_message``."""
+    if isinstance(exc, CustomerNotFound):
+        return {"status": "not_found", "request_id": exc.request_id,
+                "error_code": str(exc.code), "error_message": exc.message}
+    code = getattr(exc, "code", None)
+    return {"status": "failed", "request_id": getattr(exc, "request_id", None),
+            "error_code": type(exc).__name__ if code is None else str(code),
+            "error_message": str(exc)}

@@ -17,7 +17,7 @@ import pandas as pd
 
 from capnb.client import PROMOTION_DATA_PATH, Client
 from capnb.cohort import Cohort, _limiter_for, read_customer_ids
-from capnb.errors import CapnbError, CustomerNotFound, ValidationError
+from capnb.errors import CapnbError, ValidationError, failure_fields
 from capnb.progress import progress_bar
 from capnb.ratelimit import RateLimiter
 from capnb.schema import CUSTOMER_COLUMNS, typed_frame
@@ -89,15 +89,8 @@ def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str |
         try:
             payload, request_id = client.get_json(PROMOTION_DATA_PATH, params, throttle=limiter)
             rows = promotion_data_rows(payload, customer_id=customer, request_id=request_id)
-        except CustomerNotFound as exc:
-            return [], {**outcome, "status": "not_found", "request_id": exc.request_id,
-                        "error_code": str(exc.code), "error_message": exc.message}
         except CapnbError as exc:
-            code = getattr(exc, "code", None)
-            return [], {**outcome, "status": "failed",
-                          "request_id": getattr(exc, "request_id", None),
-                          "error_code": type(exc).__name__ if code is None else str(code),
-                          "error_message": str(exc)}
+            return [], {**outcome, **failure_fields(exc)}
         # rows are filed under the customer asked for, like fetch_cohort does
         rows = [(customer, *row[1:]) for row in rows
                 if promotion is None or row[2] == promotion]

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from capnb.client import LOOKUP_PATH, Client, Throttle
-from capnb.errors import CapnbError, CustomerNotFound, ValidationError
+from capnb.errors import CapnbError, ValidationError, failure_fields
 from capnb.lookup import parse_lookup
 from capnb.schema import CUSTOMER_COLUMNS, typed_frame
 from capnb.validation import check_identifier, check_identifier_name
@@ -67,11 +67,9 @@ def _lookup(client: Client, params: dict[str, Any], throttle: Throttle | None,
     try:
         payload, request_id = client.get_json(LOOKUP_PATH, params, throttle=throttle)
         return parse_lookup(payload, request_id=request_id), None, None, None
-    except CustomerNotFound as exc:
-        return None, "not_found", str(exc.code), exc.message
     except CapnbError as exc:
-        code = getattr(exc, "code", None)
-        return None, "failed", type(exc).__name__ if code is None else str(code), str(exc)
+        failure = failure_fields(exc)
+        return None, failure["status"], failure["error_code"], failure["error_message"]
 
 
 def resolve_identifiers(client: Client, values: Any, identifier_name: str, *,
