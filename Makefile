@@ -27,7 +27,7 @@ test: $(STAMP)
 # Re-execute the committed notebooks in place on the sandbox: their outputs are what nbval
 # compares, so run this after changing anything they show, then review the diff.
 notebooks: $(STAMP)
-	cd notebooks && CAPNB_PROGRESS=0 $(abspath $(BIN))/jupyter nbconvert --to notebook --execute \
+	cd capnb/reports/notebooks && CAPNB_PROGRESS=0 $(abspath $(BIN))/jupyter nbconvert --to notebook --execute \
 	    --inplace --ExecutePreprocessor.record_timing=False \
 	    --ExecutePreprocessor.store_widget_state=False *.ipynb
 

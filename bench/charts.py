@@ -23,9 +23,11 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import report  # noqa: E402
-from capnb import analysis, charts, limits  # noqa: E402
-from capnb.cohort import Cohort  # noqa: E402
+from capnb import analysis  # noqa: E402
+from capnb.analysis import limits  # noqa: E402
+from capnb.fetch.cohort import Cohort  # noqa: E402
 from capnb.models import Promotion  # noqa: E402
+from capnb.reports import charts  # noqa: E402
 from capnb.schema import (  # noqa: E402
     ACTION_COLUMNS,
     CURRENCY_COLUMNS,

@@ -26,8 +26,8 @@ import pandas as pd  # noqa: E402
 
 import capnb  # noqa: E402
 from bench._common import report, sandbox_process, sandbox_stats  # noqa: E402
-from capnb.cohort import BATCH_CUSTOMERS, _Batches, _Outcome  # noqa: E402
-from capnb.parse import summary_is_empty, summary_rows, unwrap_summary  # noqa: E402
+from capnb.api.parse import summary_is_empty, summary_rows, unwrap_summary  # noqa: E402
+from capnb.fetch.cohort import BATCH_CUSTOMERS, _Batches, _Outcome  # noqa: E402
 from capnb.sandbox import SANDBOX_PASSWORD, SANDBOX_TILL_ID, SandboxData  # noqa: E402
 
 ALIAS = "bench-sandbox"

@@ -11,12 +11,11 @@ endpoints as typed pandas DataFrames, from a real cluster or the embedded sandbo
 
 import logging
 
-__version__ = "0.1.0"
-
-from capnb.auth import BasicAuth, OAuth  # noqa: E402
-from capnb.client import Client, connect  # noqa: E402
-from capnb.cohort import Cohort, FetchInterrupted, fetch_cohort  # noqa: E402
-from capnb.errors import (  # noqa: E402
+from capnb._version import __version__
+from capnb.api.auth import BasicAuth, OAuth
+from capnb.api.client import Client, connect
+from capnb.api.parse import parse_action_summary, parse_promotion
+from capnb.errors import (
     ApiError,
     AuthenticationError,
     BadRequest,
@@ -36,11 +35,11 @@ from capnb.errors import (  # noqa: E402
     TransportError,
     ValidationError,
 )
-from capnb.exact_usage import ExactUsage, fetch_exact_usage  # noqa: E402
-from capnb.models import ActionSummary, ApiWarning, Promotion  # noqa: E402
-from capnb.parse import parse_action_summary, parse_promotion  # noqa: E402
-from capnb.ratelimit import RateLimiter  # noqa: E402
-from capnb.store import Store  # noqa: E402
+from capnb.fetch.cohort import Cohort, FetchInterrupted, fetch_cohort
+from capnb.fetch.exact_usage import ExactUsage, fetch_exact_usage
+from capnb.fetch.ratelimit import RateLimiter
+from capnb.fetch.store import Store
+from capnb.models import ActionSummary, ApiWarning, Promotion
 
 logging.getLogger("capnb").addHandler(logging.NullHandler())
 

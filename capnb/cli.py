@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from capnb import __version__
+from capnb._version import __version__
 from capnb.errors import CapnbError
 
 
@@ -67,10 +67,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from capnb import report
+    from capnb.reports import render
 
     if args.list:
-        for entry in report.list_notebooks():
+        for entry in render.list_notebooks():
             print(f"{entry['name']}  ({entry['path']})")
             if entry["title"]:
                 print(f"  {entry['title']}")
@@ -80,13 +80,13 @@ def _report(args: argparse.Namespace) -> int:
         return 0
     if args.notebook is None:
         raise SystemExit("capnb report: error: give a NOTEBOOK (see `capnb report --list`)")
-    declared = report.notebook_parameters(args.notebook)
+    declared = render.notebook_parameters(args.notebook)
     parameters: dict[str, Any] = {}
     if args.file:
         parameters.update(_parameters_file(args.file))
     for name, raw in args.parameter or []:
         parameters[name] = _parameter_value(raw, declared.get(name, {}))
-    path = report.render_report(args.notebook, args.output, parameters, source=args.source,
+    path = render.render_report(args.notebook, args.output, parameters, source=args.source,
                                 show_code=args.show_code, executed_notebook=args.save_notebook,
                                 timeout=args.timeout)
     print(path)

@@ -1,4 +1,4 @@
-"""capnb.analysis: hand-computed small cohorts, edge cases, and the sandbox's ground truth."""
+"""capnb.analysis.benefits: hand-computed small cohorts, edge cases, the sandbox's truth."""
 
 from __future__ import annotations
 
@@ -11,23 +11,23 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import capnb
-from capnb import limits
-from capnb.analysis import (
+from capnb.analysis import limits
+from capnb.analysis.benefits import (
     POINTS_SUMMARY_COLUMNS,
     issuance_counts,
     points_summary,
     recency,
     timeline,
 )
-from capnb.cohort import Cohort
-from capnb.errors import ValidationError
-from capnb.limits import (
+from capnb.analysis.limits import (
     CUSTOMER_UTILISATION_COLUMNS,
     UTILISATION_COLUMNS,
     customer_utilisation,
     restriction_metrics,
     utilisation,
 )
+from capnb.errors import ValidationError
+from capnb.fetch.cohort import Cohort
 from capnb.models import Promotion
 from capnb.schema import (
     ACTION_COLUMNS,

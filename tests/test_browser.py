@@ -130,7 +130,7 @@ def jupyterlab(tmp_path):
     """JupyterLab on loopback serving a copy of explore.ipynb (150 sandbox customers)."""
     work = tmp_path / "work"
     work.mkdir()
-    nb = nbformat.read(ROOT / "notebooks" / "explore.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "capnb" / "reports" / "notebooks" / "explore.ipynb", as_version=4)
     nb.cells[1].source = nb.cells[1].source.replace("customers = 5000", "customers = 150")
     nbformat.write(nb, work / "explore.ipynb")
     port, token = _free_port(), secrets.token_hex(16)

@@ -1,4 +1,4 @@
-"""capnb.charts: titles, units, escaping, no-data figures, determinism and bounded size."""
+"""capnb.reports.charts: titles, units, escaping, no-data figures, determinism and bounded size."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from capnb import analysis, charts, limits
+from capnb import analysis
+from capnb.analysis import limits
 from capnb.errors import ValidationError
+from capnb.reports import charts
 from tests.test_analysis import (
     AS_OF,
     CURRENCIES,

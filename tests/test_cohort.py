@@ -10,10 +10,10 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import capnb
-from capnb.cohort import Cohort, FetchInterrupted, fetch_cohort
-from capnb.ratelimit import RateLimiter
+from capnb.fetch.cohort import Cohort, FetchInterrupted, fetch_cohort
+from capnb.fetch.ratelimit import RateLimiter
+from capnb.fetch.store import Store
 from capnb.schema import CURRENCY_COLUMNS, CUSTOMER_COLUMNS, INCENTIVE_COLUMNS, POINTS_COLUMNS
-from capnb.store import Store
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from capnb import ExactUsage, fetch_cohort, fetch_exact_usage
-from capnb.errors import ValidationError
-from capnb.limits import (
+from capnb.analysis.limits import (
     CUSTOMER_UTILISATION_COLUMNS,
     DERIVED_VS_EXACT_COLUMNS,
     EXACT_UTILISATION_COLUMNS,
@@ -18,6 +17,7 @@ from capnb.limits import (
     exact_utilisation,
     utilisation,
 )
+from capnb.errors import ValidationError
 from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
 
 

@@ -8,7 +8,7 @@ from pandas.testing import assert_frame_equal
 
 from capnb import fetch_cohort
 from capnb.errors import ValidationError
-from capnb.identifiers import read_identifiers, resolve_identifiers
+from capnb.fetch.identifiers import read_identifiers, resolve_identifiers
 from capnb.sandbox.v2 import identifier_of
 
 PROGRAM, GOLD_TIER = 3334, 1133601550

@@ -10,6 +10,8 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from capnb import BasicAuth, Client
+from capnb.api.lookup import parse_lookup, parse_v2_action_summary
+from capnb.api.promotion_data import parse_promotion_data
 from capnb.errors import (
     BadRequest,
     CustomerNotFound,
@@ -19,10 +21,8 @@ from capnb.errors import (
     ResponseFormatError,
     ValidationError,
 )
-from capnb.lookup import parse_lookup, parse_v2_action_summary
 from capnb.sandbox.v2 import identifier_of
 from capnb.schema import PROGRAM_COLUMNS, PROMOTION_LIST_COLUMNS, PROMOTION_USAGE_COLUMNS
-from capnb.usage import parse_promotion_data
 from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS, Scripted
 
 LIST_ROUTE = "/api_gateway/loyalty/v1/programs/promotions/list"

@@ -17,6 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from capnb.api.parse import (
+    frames_from_rows,
+    parse_action_summary,
+    parse_promotion,
+    raise_for_envelope,
+    summary_rows,
+    unwrap_summary,
+)
 from capnb.errors import (
     ApiError,
     BadRequest,
@@ -28,14 +36,6 @@ from capnb.errors import (
     ServerError,
 )
 from capnb.models import ActionSummary, ApiWarning, Promotion
-from capnb.parse import (
-    frames_from_rows,
-    parse_action_summary,
-    parse_promotion,
-    raise_for_envelope,
-    summary_rows,
-    unwrap_summary,
-)
 from capnb.schema import (
     ACTION_COLUMNS,
     CURRENCY_COLUMNS,

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from capnb import fetch_cohort
+from capnb.analysis.portfolio import PORTFOLIO_COLUMNS, portfolio, portfolio_frame
 from capnb.errors import ValidationError
-from capnb.portfolio import PORTFOLIO_COLUMNS, portfolio, portfolio_frame
 from tests.conftest import PROGRAM
 
 
@@ -78,7 +78,7 @@ def test_portfolio_frame_edge_cases():
 
 
 def test_budget_burn_chart(sandbox):
-    from capnb.charts import budget_burn_chart
+    from capnb.reports.charts import budget_burn_chart
 
     with sandbox.client() as client:
         cohorts = {1133601550: fetch_cohort(client, sandbox.data.customer_ids[:200], PROGRAM,
@@ -96,7 +96,7 @@ def test_budget_burn_chart(sandbox):
 
 
 def test_portfolio_view_reads_as_text():
-    from capnb.portfolio import portfolio_view
+    from capnb.analysis.portfolio import portfolio_view
 
     items = [
         {"id": 1, "name": "Capped", "startDate": "2026-01-01T00:00Z",

@@ -9,7 +9,7 @@ import sys
 import nbformat
 import pytest
 
-from capnb import progress
+from capnb.fetch import progress
 
 
 def test_forced_by_environment(monkeypatch):

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from capnb.errors import ValidationError
-from capnb.ratelimit import RateLimiter
+from capnb.fetch.ratelimit import RateLimiter
 
 
 class FakeClock:

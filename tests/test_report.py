@@ -15,10 +15,11 @@ import pytest
 from _reports import HOSTILE, NOTEBOOKS, render_cli, rendered, rendered_hostile
 
 import capnb
-from capnb import cli, notebook, report
+from capnb import cli
+from capnb.reports import notebook, render
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK_DIR = ROOT / "notebooks"
+NOTEBOOK_DIR = ROOT / "capnb" / "reports" / "notebooks"
 COMMON_PARAMETERS = {"source", "program_id", "customers", "as_of"}
 PROMOTION_PARAMETERS = {"promotion_id", "activity_id", "timezone"}
 REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//|"""
@@ -72,7 +73,7 @@ def test_notebook_parameters_are_literal_and_parsed(name):
     source = _load(name).cells[1].source
     assigned = [line.split("=", 1)[0].strip() for line in source.splitlines()
                 if line.strip() and not line.startswith("#")]
-    declared = report.notebook_parameters(name)
+    declared = render.notebook_parameters(name)
     assert list(declared) == assigned, "papermill must parse every line (one '=' per line)"
     assert COMMON_PARAMETERS <= set(declared)
     assert all(spec["help"] for spec in declared.values())
@@ -91,14 +92,14 @@ def test_list_prints_every_notebook_and_parameter():
     for name in NOTEBOOKS:
         assert name in out
     assert 'promotion_id = 1133601377  # promotion to analyse' in out
-    assert [e["name"] for e in report.list_notebooks()] == sorted(NOTEBOOKS)
+    assert [e["name"] for e in render.list_notebooks()] == sorted(NOTEBOOKS)
 
 
 def test_find_notebook_by_name_or_path():
-    assert report.find_notebook("explore") == NOTEBOOK_DIR / "explore.ipynb"
-    assert report.find_notebook(NOTEBOOK_DIR / "explore.ipynb") == NOTEBOOK_DIR / "explore.ipynb"
+    assert render.find_notebook("explore") == NOTEBOOK_DIR / "explore.ipynb"
+    assert render.find_notebook(NOTEBOOK_DIR / "explore.ipynb") == NOTEBOOK_DIR / "explore.ipynb"
     with pytest.raises(capnb.ValidationError, match="promotion_overview"):
-        report.find_notebook("no_such_notebook")
+        render.find_notebook("no_such_notebook")
 
 
 # -- parameters -----------------------------------------------------------------------------------
@@ -130,11 +131,11 @@ def test_parameters_file_keeps_dates_as_iso_strings(tmp_path):
 def test_unknown_and_credential_parameters_refused(tmp_path):
     out = tmp_path / "r.html"
     with pytest.raises(capnb.ValidationError, match="credentials are never"):
-        report.render_report("promotion_overview", out, {"password": "x"})
+        render.render_report("promotion_overview", out, {"password": "x"})
     with pytest.raises(capnb.ValidationError, match="no parameter 'colour'"):
-        report.render_report("promotion_overview", out, {"colour": "red"})
+        render.render_report("promotion_overview", out, {"colour": "red"})
     with pytest.raises(capnb.ValidationError, match="source"):
-        report.render_report("promotion_overview", out, source="prod")
+        render.render_report("promotion_overview", out, source="prod")
     assert not out.exists()
 
 
@@ -252,7 +253,7 @@ def _notebook_with_outputs() -> nbformat.NotebookNode:
 
 
 def test_export_is_offline_escaped_and_embeds_plotly_once():
-    body = report.export_html(_notebook_with_outputs(), title="t")
+    body = render.export_html(_notebook_with_outputs(), title="t")
     assert not _remote_references(body)
     outside = _outside_plotlyjs(body).lower()
     assert "mathjax" not in outside and "require" not in outside and "cdn" not in outside
@@ -262,7 +263,7 @@ def test_export_is_offline_escaped_and_embeds_plotly_once():
     assert "<script>alert(1)" not in body
     assert "Interactive control" in body
     assert ">chart<" not in body  # code hidden by default (highlighted code: one span a name)
-    assert ">chart<" in report.export_html(_notebook_with_outputs(), title="t", show_code=True)
+    assert ">chart<" in render.export_html(_notebook_with_outputs(), title="t", show_code=True)
 
 
 @pytest.mark.slow

@@ -82,7 +82,7 @@ def v3_error(code: int | str, message: str) -> dict[str, Any]:
 
 
 def test_sandbox_never_imports_the_client_at_module_level() -> None:
-    forbidden = ("capnb.client", "capnb.auth", "requests", "numpy", "pandas")
+    forbidden = ("capnb.api.client", "capnb.api.auth", "requests", "numpy", "pandas")
     for path in PACKAGE.glob("*.py"):
         tree = ast.parse(path.read_text())
         for node in tree.body:  # module level only: Sandbox.client() imports lazily
@@ -758,8 +758,8 @@ def test_a_million_customers_cost_no_memory() -> None:
 
 
 def test_client_factory_uses_sandbox_credentials(sb: Sandbox) -> None:
-    pytest.importorskip("capnb.client")
-    pytest.importorskip("capnb.auth")
+    pytest.importorskip("capnb.api.client")
+    pytest.importorskip("capnb.api.auth")
     assert sb.client() is not None
     assert sb.client(auth="oauth") is not None
     with pytest.raises(ValueError):

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from capnb.errors import CapnbWarning, ValidationError
+from capnb.fetch.store import PartitionKey, Store
 from capnb.schema import CUSTOMER_COLUMNS, POINTS_COLUMNS, UTC_TIMESTAMP, typed_frame
-from capnb.store import PartitionKey, Store
 
 KEY = PartitionKey("eu.api.capillarytech.com", 3334, 7, None)
 
@@ -84,7 +84,7 @@ def test_two_processes_writing_at_once(tmp_path):
         import sys
         sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent.parent)!r})
         from tests.test_store import batch, KEY
-        from capnb.store import Store
+        from capnb.fetch.store import Store
         start = int(sys.argv[1])
         store = Store({str(tmp_path)!r})
         for i in range(20):

@@ -1,4 +1,4 @@
-"""capnb.widgets: drive the dashboard by setting values and clicking, no browser."""
+"""capnb.reports.widgets: drive the dashboard by setting values and clicking, no browser."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("anywidget", reason="plotly's FigureWidget needs anywidget")
 
 from capnb.errors import ValidationError  # noqa: E402
-from capnb.widgets import FIGURES, Dashboard, dashboard  # noqa: E402
+from capnb.reports.widgets import FIGURES, Dashboard, dashboard  # noqa: E402
 from tests.test_analysis import (  # noqa: E402
     AS_OF,
     CURRENCIES,
@@ -357,7 +357,7 @@ def test_listing_failures_leave_the_id_boxes_working(capsys):
 
 
 def test_offline_dashboard_makes_no_requests(sandbox_app):
-    from capnb.cohort import fetch_cohort
+    from capnb.fetch.cohort import fetch_cohort
     from capnb.sandbox import SANDBOX_AS_OF
 
     sb, _ = sandbox_app

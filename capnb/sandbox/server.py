@@ -737,9 +737,9 @@ class Sandbox:
         self._app.expire_tokens()
 
     def client(self, auth: str = "basic", **client_kwargs: Any) -> Any:
-        """A ``capnb.client.Client`` for this sandbox, with ``"basic"`` or ``"oauth"`` auth."""
-        from capnb.auth import BasicAuth, OAuth
-        from capnb.client import Client
+        """A ``capnb.api.client.Client`` for this sandbox, with ``"basic"`` or ``"oauth"`` auth."""
+        from capnb.api.auth import BasicAuth, OAuth
+        from capnb.api.client import Client
 
         if auth == "basic":
             credentials: Any = BasicAuth(SANDBOX_TILL_ID, SANDBOX_PASSWORD)

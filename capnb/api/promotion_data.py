@@ -15,8 +15,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from capnb.api.parse import (
+    _bad,
+    _float,
+    _frame,
+    _int,
+    _item,
+    _records,
+    _str,
+    _tag,
+    raise_for_envelope,
+)
 from capnb.errors import ApiError, ResponseFormatError
-from capnb.parse import _bad, _float, _frame, _int, _item, _records, _str, _tag, raise_for_envelope
 from capnb.schema import PROMOTION_USAGE_COLUMNS
 
 __all__ = ["LEGACY_USAGE", "RESTRICTION_NAMES", "parse_promotion_data", "promotion_data_rows",

@@ -4,7 +4,7 @@
 self-contained HTML file** (plotly.js inlined once, no MathJax, require.js, mermaid or
 widget-manager CDN reference), written atomically; a failing cell raises :class:`ReportError`
 naming the cell, and no report is left behind. What the notebooks themselves call is in
-:mod:`capnb.notebook`.
+:mod:`capnb.reports.notebook`.
 
 Untrusted text from the API only reaches HTML through :func:`html.escape`, pandas' escaping
 ``to_html`` or plotly's JSON (which escapes ``<``, ``>`` and ``/``). Credentials never do: they
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from capnb.errors import CapnbError, ReportError, ValidationError
-from capnb.notebook import SOURCES
+from capnb.reports.notebook import SOURCES
 
 __all__ = [
     "ReportError",
@@ -42,11 +42,14 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 # -- finding and inspecting notebooks ------------------------------------------------------------
 
+PACKAGED_NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
+"""The notebooks shipped in the package (in a checkout, ``notebooks/`` links here)."""
+
+
 def notebook_dirs() -> list[Path]:
-    """Where notebook names are looked up: ``./notebooks``, then the capnb checkout's."""
+    """Where notebook names are looked up: ``./notebooks``, then the ones shipped with capnb."""
     here = Path.cwd() / "notebooks"
-    packaged = Path(__file__).resolve().parents[1] / "notebooks"
-    return [here] if here.resolve() == packaged else [here, packaged]
+    return [here] if here.resolve() == PACKAGED_NOTEBOOKS else [here, PACKAGED_NOTEBOOKS]
 
 
 def find_notebook(notebook: str | os.PathLike[str]) -> Path:
@@ -187,7 +190,7 @@ def _check_parameters(path: Path, values: Mapping[str, Any],
 @contextlib.contextmanager
 def _quiet_progress() -> Iterator[None]:
     # The kernel inherits our environment; its parent is this process (not papermill's CLI),
-    # so capnb.progress would not recognise a batch run without this.
+    # so capnb.fetch.progress would not recognise a batch run without this.
     previous = os.environ.get("CAPNB_PROGRESS")
     os.environ["CAPNB_PROGRESS"] = "0"
     try:

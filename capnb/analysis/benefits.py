@@ -1,6 +1,6 @@
 """Pure analysis of a cohort's action summaries: counts, points, timelines, recency.
 
-Every function takes a :class:`~capnb.cohort.Cohort`, does no I/O, rounds nothing, and returns
+Every function takes a :class:`~capnb.fetch.cohort.Cohort`, does no I/O, rounds nothing, and returns
 a DataFrame with the columns and dtypes its docstring lists, in a deterministic order, also for
 an empty cohort. The denominator of every share is the cohort's *fetched* customers (status
 ``ok`` or ``no_benefits``); ``not_found``, ``failed`` and ``invalid`` customers are left out.
@@ -12,7 +12,7 @@ points totals and issuance counts per category, currency totals and counts, each
 of the *last* issuance. There are no single events, so:
 
 - timelines and recency place each customer at their **last** issuance, not every event;
-- restriction usage can only be partly derived: see :mod:`capnb.limits` for utilisation.
+- restriction usage can only be partly derived: see :mod:`capnb.analysis.limits` for utilisation.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from capnb.schema import UTC_TIMESTAMP, typed_frame
 from capnb.validation import check_as_of, check_tz
 
 if TYPE_CHECKING:
-    from capnb.cohort import Cohort
+    from capnb.fetch.cohort import Cohort
 
 __all__ = [
     "DATA_START",

@@ -3,7 +3,7 @@
 Analysts rarely start from internal ids: :func:`resolve_identifiers` looks each distinct value up
 with ``GET /v2/customers/lookup`` (a bounded pool of threads, sharing the client's connection
 pool and an optional rate limiter) and reports every value it could not resolve, so that
-:func:`capnb.cohort.fetch_cohort` (``identifier="mobile"``) never drops a row silently.
+:func:`capnb.fetch.cohort.fetch_cohort` (``identifier="mobile"``) never drops a row silently.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from capnb.client import LOOKUP_PATH, Client, Throttle
+from capnb.api.client import LOOKUP_PATH, Client, Throttle
+from capnb.api.lookup import parse_lookup
 from capnb.errors import CapnbError, ValidationError, failure_fields
-from capnb.lookup import parse_lookup
 from capnb.schema import CUSTOMER_COLUMNS, typed_frame
 from capnb.validation import check_identifier, check_identifier_name
 

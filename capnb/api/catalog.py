@@ -4,7 +4,7 @@
 the api_gateway ``GET /api_gateway/loyalty/v1/programs/promotions/list`` -> its promotion
 objects and ``pageDetails`` (:func:`parse_promotion_page`), and promotion objects -> one row per
 promotion (:func:`promotion_list_frame`). Each promotion object has the shape of the
-promotion-by-id answer, so :func:`capnb.parse.parse_promotion` reads its restrictions.
+promotion-by-id answer, so :func:`capnb.api.parse.parse_promotion` reads its restrictions.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capnb.errors import ApiError, ResponseFormatError
-from capnb.parse import (
+from capnb.api.parse import (
     _bad,
     _bool,
     _float,
@@ -30,6 +29,7 @@ from capnb.parse import (
     _tag,
     raise_for_envelope,
 )
+from capnb.errors import ApiError, ResponseFormatError
 from capnb.schema import PROGRAM_COLUMNS, PROMOTION_LIST_COLUMNS
 
 __all__ = ["PromotionPage", "parse_programs", "parse_promotion_page", "promotion_list_frame"]

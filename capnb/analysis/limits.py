@@ -58,14 +58,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from capnb.analysis import _COUNT, DATA_START, _benefits, _check_cohort, _fetched_ids, _micros, _us
+from capnb.analysis.benefits import (
+    _COUNT,
+    DATA_START,
+    _benefits,
+    _check_cohort,
+    _fetched_ids,
+    _micros,
+    _us,
+)
 from capnb.errors import ValidationError
-from capnb.exact_usage import ExactUsage
+from capnb.fetch.exact_usage import ExactUsage
 from capnb.schema import UTC_TIMESTAMP, typed_frame
 from capnb.validation import check_as_of, check_bool, check_id
 
 if TYPE_CHECKING:
-    from capnb.cohort import Cohort
+    from capnb.fetch.cohort import Cohort
     from capnb.models import Promotion
 
 __all__ = [
@@ -730,7 +738,7 @@ def exact_utilisation(exact: ExactUsage, promotion_id: int | str, *,
         customers_over_cap`` (Int64, customer scope), ``source`` (str).
     """
     if not isinstance(exact, ExactUsage):
-        raise ValidationError("exact", f"must be a capnb.exact_usage.ExactUsage, got "
+        raise ValidationError("exact", f"must be a capnb.fetch.exact_usage.ExactUsage, got "
                               f"{type(exact).__name__}")
     promotion = check_id("promotion_id", promotion_id)
     usage = exact.usage[exact.usage["promotion_id"] == promotion]
@@ -791,7 +799,7 @@ def derived_vs_exact(derived: pd.DataFrame, exact: pd.DataFrame) -> pd.DataFrame
     """
     for name, frame in (("derived", derived), ("exact", exact)):
         if not isinstance(frame, pd.DataFrame) or "usage_source" not in frame:
-            raise ValidationError(name, "must be a frame from capnb.limits.utilisation")
+            raise ValidationError(name, "must be a frame from capnb.analysis.limits.utilisation")
     if derived["restriction"].tolist() != exact["restriction"].tolist():
         raise ValidationError("exact", "lists other restrictions than derived: pass the "
                               "utilisation of the same promotion and cohort")

@@ -24,9 +24,12 @@ import urllib3
 from urllib3.exceptions import HTTPError as _Urllib3Error
 from urllib3.exceptions import TimeoutError as _Urllib3Timeout
 
-from capnb import __version__
-from capnb.auth import OAUTH_HEADER, TOKEN_PATH, Auth, BasicAuth, OAuth
-from capnb.catalog import parse_programs, parse_promotion_page, promotion_list_frame
+from capnb._version import __version__
+from capnb.api.auth import OAUTH_HEADER, TOKEN_PATH, Auth, BasicAuth, OAuth
+from capnb.api.catalog import parse_programs, parse_promotion_page, promotion_list_frame
+from capnb.api.lookup import parse_lookup, parse_v2_action_summary
+from capnb.api.parse import parse_action_summary, parse_promotion, raise_for_envelope
+from capnb.api.promotion_data import parse_promotion_data
 from capnb.config import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_BACKOFF,
@@ -48,10 +51,7 @@ from capnb.errors import (
     ValidationError,
     api_error_class,
 )
-from capnb.lookup import parse_lookup, parse_v2_action_summary
 from capnb.models import ActionSummary, Promotion
-from capnb.parse import parse_action_summary, parse_promotion, raise_for_envelope
-from capnb.usage import parse_promotion_data
 from capnb.validation import (
     check_activity_id,
     check_id,
@@ -236,7 +236,7 @@ class Client:
         """One customer's benefits in one promotion, by identifier (the v2 summary).
 
         Returns the same ``ActionSummary`` frames as :meth:`action_summary` (see
-        :func:`capnb.lookup.parse_v2_action_summary`). Raises ``CustomerNotFound`` (8015),
+        :func:`capnb.api.lookup.parse_v2_action_summary`). Raises ``CustomerNotFound`` (8015),
         ``PromotionNotFound`` (8874), ``BadRequest`` (8883) or another ``ApiError``.
         """
         params = _identifier_params(identifier_name, identifier_value, source)
@@ -306,7 +306,7 @@ class Client:
         (``GET /v2/customers/lookup/promotionData``), period-based caps included.
 
         Returns a DataFrame with ``capnb.schema.PROMOTION_USAGE_COLUMNS`` (see
-        :func:`capnb.usage.parse_promotion_data`). Raises ``CustomerNotFound`` (8015).
+        :func:`capnb.api.promotion_data.parse_promotion_data`). Raises ``CustomerNotFound`` (8015).
         """
         customer = check_id("customer_id", customer_id)
         params: dict[str, Any] = {"source": "INSTORE", "identifierName": "id",
@@ -452,7 +452,7 @@ class Client:
     def cohort(self, customer_ids: Any, program_id: int | str, promotion_id: int | str,
                activity_id: str | None = None, **kwargs: Any) -> Any:
         """Shortcut for ``capnb.fetch_cohort(self, ...)``."""
-        from capnb.cohort import fetch_cohort
+        from capnb.fetch.cohort import fetch_cohort
 
         return fetch_cohort(self, customer_ids, program_id, promotion_id, activity_id, **kwargs)
 

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from capnb import __version__
+from capnb._version import __version__
 from capnb.errors import CapnbError, NotFound, ProgramNotFound, ValidationError
 from capnb.validation import check_id
 
@@ -163,7 +163,7 @@ class DataSource:
         ``"email"``, ``"externalId"``... (a file's column named so), looked up first; values
         that match no customer are reported ``not_found``.
         """
-        from capnb.cohort import fetch_cohort
+        from capnb.fetch.cohort import fetch_cohort
 
         ids = self.customer_ids if customer_ids is None else customer_ids
         if ids is None:
@@ -183,7 +183,7 @@ class DataSource:
     def exact_usage(self, cohort: Any, **kwargs: Any) -> Any:
         """``capnb.fetch_exact_usage`` (promotionData) for the fetched customers of ``cohort``
         and its promotion; other keyword arguments go to ``fetch_exact_usage``."""
-        from capnb.exact_usage import fetch_exact_usage
+        from capnb.fetch.exact_usage import fetch_exact_usage
 
         return fetch_exact_usage(self.client, cohort, cohort.program_id, cohort.promotion_id,
                                  **kwargs)
@@ -202,9 +202,9 @@ class DataSource:
 
     def portfolio(self, program_id: int | str, *, as_of: Any = None,
                   status: str | list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
-        """``capnb.portfolio.portfolio`` with budget usage measured over :attr:`customer_ids`
+        """``capnb.analysis.portfolio.portfolio`` with budget usage measured over :attr:`customer_ids`
         (one cohort per promotion, through :attr:`store`)."""
-        from capnb.portfolio import portfolio
+        from capnb.analysis.portfolio import portfolio
 
         if self.customer_ids is None:
             raise ValidationError("customers", "with source='env', pass the path of a "
@@ -246,7 +246,7 @@ def open_source(source: str = "sandbox", customers: int | str | os.PathLike[str]
     seed : int
         Sandbox seed.
     """
-    from capnb.store import Store
+    from capnb.fetch.store import Store
 
     if source not in SOURCES:
         raise ValidationError("source", f"must be 'sandbox' or 'env', got {source!r}")
@@ -262,7 +262,7 @@ def open_source(source: str = "sandbox", customers: int | str | os.PathLike[str]
         if not customers.is_file():
             raise ValidationError("customers", f"no file at {customers}")
     if source == "env":
-        from capnb.client import connect
+        from capnb.api.client import connect
 
         client = connect()
         # A count means nothing on a real cluster: cohort() then asks for a file.
@@ -295,7 +295,7 @@ def _sandbox_fingerprint(data: Any) -> str:
     fingerprint, hence a new store partition, instead of silently re-using stale rows.
     """
 
-    from capnb.parse import parse_action_summary
+    from capnb.api.parse import parse_action_summary
 
     digest = hashlib.sha256(__version__.encode())
     ids = data.customer_ids

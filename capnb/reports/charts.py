@@ -1,4 +1,4 @@
-"""Plotly figures of the frames :mod:`capnb.analysis` returns; never shown, only returned.
+"""Plotly figures of the frames :mod:`capnb.analysis.benefits` returns; never shown, only returned.
 
 Every builder takes an *aggregated* frame (a customer-level frame is binned here first), so a
 figure's size does not grow with the cohort. All figures use the ``"capnb"`` template
@@ -92,12 +92,12 @@ def _wrap(text: Any, width: int = 80) -> str:
 
 def _check_frame(frame: Any, required: tuple[str, ...], name: str = "frame") -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
-        raise ValidationError(name, f"must be a DataFrame from capnb.analysis, got "
+        raise ValidationError(name, f"must be a DataFrame from capnb.analysis.benefits, got "
                               f"{type(frame).__name__}")
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ValidationError(name, f"is missing the column(s) {', '.join(missing)}; pass the "
-                              "frame the matching capnb.analysis function returns")
+                              "frame the matching capnb.analysis.benefits function returns")
     return frame
 
 
@@ -137,7 +137,7 @@ _LABEL = {"action": "Action", "activity_id": "Activity", "action_id": "Action id
 
 def issuance_chart(counts: pd.DataFrame, *, promotion: Any = None,
                    value: str = "issued") -> go.Figure:
-    """Bars of :func:`capnb.analysis.issuance_counts`: issued (or customers reached) per group.
+    """Bars of :func:`capnb.analysis.benefits.issuance_counts`: issued (or customers reached) per group.
 
     With two or more ``by`` columns the first is the x axis and the others colour the bars.
     ``value`` is ``"issued"`` or ``"customers"``.
@@ -176,7 +176,7 @@ def issuance_chart(counts: pd.DataFrame, *, promotion: Any = None,
 
 
 def points_chart(summary: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
-    """Totals of :func:`capnb.analysis.points_summary`: points by category, currencies beside."""
+    """Totals of :func:`capnb.analysis.benefits.points_summary`: points by category, currencies beside."""
     _check_frame(summary, ("kind", "name", "total", "customers"), "summary")
     what = "Points and currencies issued"
     if summary.empty:
@@ -218,7 +218,7 @@ def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
                    max_periods: int = 1000) -> go.Figure:
     """Bars of customers per period of their *last* issuance, lines of the cumulative share.
 
-    Takes :func:`capnb.analysis.timeline`; the x axis title names its timezone. More than
+    Takes :func:`capnb.analysis.benefits.timeline`; the x axis title names its timezone. More than
     ``max_periods`` periods (an hourly timeline over years) give a figure asking for a coarser
     period instead of a multi-megabyte one.
     """
@@ -273,7 +273,7 @@ _BUCKET_TEXT = {"today": "< 1 day", "1_7d": "1–7 days", "7_30d": "7–30 days"
 
 
 def recency_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
-    """Bars of :func:`capnb.analysis.recency`: customers by age of their last issuance."""
+    """Bars of :func:`capnb.analysis.benefits.recency`: customers by age of their last issuance."""
     _check_frame(frame, ("bucket", "customers", "share_of_cohort", "as_of"))
     what = "Time since last issuance"
     if frame.empty or not frame["customers"].fillna(0).sum():
@@ -297,7 +297,7 @@ def recency_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
 # -- utilisation ---------------------------------------------------------------------------------
 
 def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
-    """One bar per restriction of :func:`capnb.limits.utilisation`: share of the limit used.
+    """One bar per restriction of :func:`capnb.analysis.limits.utilisation`: share of the limit used.
 
     The bar is the cohort total (promotion-wide caps) or the 90th-percentile customer
     (per-customer and per-event caps), a diamond the median customer; dashed and solid lines
@@ -373,7 +373,7 @@ def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figur
 
 def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
                                    promotion: Any = None, bins: int = 40) -> go.Figure:
-    """Customers by usage of one restriction (from :func:`capnb.limits.customer_utilisation`).
+    """Customers by usage of one restriction (from :func:`capnb.analysis.limits.customer_utilisation`).
 
     ``restriction`` is a value of the frame's ``restriction`` column (or a ``name`` that only
     one restriction has). The customers are binned here (integer bins for small counts), so the
@@ -439,7 +439,7 @@ def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
 # -- portfolio -----------------------------------------------------------------------------------
 
 def budget_burn_chart(frame: pd.DataFrame, *, program: Any = None) -> go.Figure:
-    """Budget burn of every promotion of :func:`capnb.portfolio.portfolio`.
+    """Budget burn of every promotion of :func:`capnb.analysis.portfolio.portfolio`.
 
     Per promotion (in the frame's order, riskiest first): a bar for the share of the most used
     promotion-wide budget and one for the share of the promotion's time elapsed. A budget bar

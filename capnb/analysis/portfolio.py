@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capnb.catalog import promotion_list_frame
-from capnb.client import Client
-from capnb.cohort import Cohort, fetch_cohort
+from capnb.api.catalog import promotion_list_frame
+from capnb.api.client import Client
+from capnb.api.parse import parse_promotion
 from capnb.errors import ValidationError
-from capnb.parse import parse_promotion
+from capnb.fetch.cohort import Cohort, fetch_cohort
 from capnb.schema import typed_frame
 from capnb.validation import check_as_of, check_id
 
@@ -217,7 +217,7 @@ def portfolio_view(frame: pd.DataFrame) -> pd.DataFrame:
     """
     missing = [c for c in PORTFOLIO_COLUMNS if c not in getattr(frame, "columns", ())]
     if missing:
-        raise ValidationError("frame", "must come from capnb.portfolio.portfolio (missing "
+        raise ValidationError("frame", "must come from capnb.analysis.portfolio.portfolio (missing "
                               f"{', '.join(missing)})")
 
     def day(stamp: Any) -> str:

@@ -42,9 +42,10 @@ import ipywidgets as W
 import pandas as pd
 import plotly.graph_objects as go
 
-from capnb import analysis, charts, limits
-from capnb.client import Client
-from capnb.cohort import Cohort, FetchInterrupted, fetch_cohort, read_customer_ids
+from capnb.analysis import benefits, limits
+from capnb.reports import charts
+from capnb.api.client import Client
+from capnb.fetch.cohort import Cohort, FetchInterrupted, fetch_cohort, read_customer_ids
 from capnb.errors import CapnbError, ValidationError
 from capnb.models import Promotion
 from capnb.validation import check_as_of, check_id, check_tz
@@ -69,7 +70,7 @@ def _figure_widget() -> go.FigureWidget:
     try:
         return go.FigureWidget()
     except ImportError as exc:  # plotly >= 6 draws FigureWidget through anywidget
-        raise ImportError("capnb.widgets needs the 'anywidget' package for live plotly figures: "
+        raise ImportError("capnb.reports.widgets needs the 'anywidget' package for live plotly figures: "
                           "pip install anywidget") from exc
 
 
@@ -613,11 +614,11 @@ class Dashboard:
             check_tz(tz)
             view = self._view(tz)
             compute = {
-                "issuance": lambda: analysis.issuance_counts(view, by=("action", "activity_id")),
-                "points": lambda: analysis.points_summary(view),
-                "timeline": lambda: analysis.timeline(view, freq=self.freq_dropdown.value,
+                "issuance": lambda: benefits.issuance_counts(view, by=("action", "activity_id")),
+                "points": lambda: benefits.points_summary(view),
+                "timeline": lambda: benefits.timeline(view, freq=self.freq_dropdown.value,
                                                       tz=tz),
-                "recency": lambda: analysis.recency(view, as_of=self.as_of),
+                "recency": lambda: benefits.recency(view, as_of=self.as_of),
             }
             results = {name: compute[name]() for name in only}
         except CapnbError as exc:

@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capnb.client import Client
+from capnb.api.client import Client
+from capnb.api.parse import frames_from_rows, summary_is_empty, summary_rows, unwrap_summary
 from capnb.config import DEFAULT_REMOTE_RATE_LIMIT, DEFAULT_WORKERS
 from capnb.errors import CapnbError, ValidationError, failure_fields
-from capnb.parse import frames_from_rows, summary_is_empty, summary_rows, unwrap_summary
-from capnb.progress import progress_bar
-from capnb.ratelimit import RateLimiter
+from capnb.fetch.progress import progress_bar
+from capnb.fetch.ratelimit import RateLimiter
+from capnb.fetch.store import BENEFIT_TABLES, PartitionKey, Store, host_key
 from capnb.schema import (
     CURRENCY_COLUMNS,
     CUSTOMER_COLUMNS,
@@ -36,7 +37,6 @@ from capnb.schema import (
     empty_frame,
     typed_frame,
 )
-from capnb.store import BENEFIT_TABLES, PartitionKey, Store, host_key
 from capnb.validation import MAX_ID, check_activity_id, check_id, check_positive_number
 
 __all__ = ["Cohort", "FetchInterrupted", "fetch_cohort", "read_customer_ids"]
@@ -394,7 +394,7 @@ def fetch_cohort(
     identifier : str, optional
         ``mobile``, ``email``, ``externalId``, ``cardnumber`` or ``id``: ``customer_ids`` are
         then values of that identifier (a file's column may be named after it), resolved first
-        with the lookup endpoint (see :func:`capnb.identifiers.resolve_identifiers`). Values
+        with the lookup endpoint (see :func:`capnb.fetch.identifiers.resolve_identifiers`). Values
         nobody has get status ``not_found`` (lookup failures ``failed``, blanks ``invalid``),
         the value in ``error_message`` and no ``customer_id``.
     source : str
@@ -428,7 +428,7 @@ def fetch_cohort(
     if identifier is None:
         ids, invalid = read_customer_ids(customer_ids)
     else:  # identifiers first become ids; unresolved ones are reported, never dropped
-        from capnb.identifiers import resolve_identifiers
+        from capnb.fetch.identifiers import resolve_identifiers
 
         ids, invalid = resolve_identifiers(client, customer_ids, identifier, source=source,
                                            workers=workers, throttle=limiter)

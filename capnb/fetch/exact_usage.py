@@ -1,10 +1,10 @@
 """Exact restriction usage of many customers from ``promotionData``.
 
-The action summary can only bound period-based caps (see :mod:`capnb.limits`); the
+The action summary can only bound period-based caps (see :mod:`capnb.analysis.limits`); the
 ``promotionData`` endpoint reports each restriction's ``currentCustomerUsage`` per customer.
 :func:`fetch_exact_usage` collects it for a cohort (thread pool, shared rate limiter, progress
-bar, failures reported per customer); :func:`capnb.limits.utilisation` with ``usage="exact"``
-and :func:`capnb.limits.exact_utilisation` summarise it.
+bar, failures reported per customer); :func:`capnb.analysis.utilisation` with ``usage="exact"``
+and :func:`capnb.analysis.exact_utilisation` summarise it.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-from capnb.client import PROMOTION_DATA_PATH, Client
-from capnb.cohort import Cohort, _limiter_for, read_customer_ids
+from capnb.api.client import PROMOTION_DATA_PATH, Client
+from capnb.api.promotion_data import promotion_data_rows, usage_frame
 from capnb.errors import CapnbError, ValidationError, failure_fields
-from capnb.progress import progress_bar
-from capnb.ratelimit import RateLimiter
+from capnb.fetch.cohort import Cohort, _limiter_for, read_customer_ids
+from capnb.fetch.progress import progress_bar
+from capnb.fetch.ratelimit import RateLimiter
 from capnb.schema import CUSTOMER_COLUMNS, typed_frame
-from capnb.usage import promotion_data_rows, usage_frame
 from capnb.validation import check_id, check_positive_number
 
 __all__ = ["ExactUsage", "fetch_exact_usage"]

@@ -9,7 +9,7 @@ with offsets, totals as numbers, ``rewards[] {rewardSeriesId, numberOfTimesIssue
 lastIssuedOn}`` and ``badges[] {badgeSeriesId, ...}`` next to (or instead of) ``incentives[]``,
 and alternate currencies as ``{alternateCurrencyName, alternateCurrencySubDetails: [...]}``
 (also spelled ``alternateCurrenciesSubDetails``). :func:`normalise_v2_summary` rewrites it into
-the v3 object so that :func:`capnb.parse.summary_rows` does the rest: rewards become incentive
+the v3 object so that :func:`capnb.api.parse.summary_rows` does the rest: rewards become incentive
 rows with action ``REWARD``, badges ``BADGES``, and each currency one row whose totals are the
 sums over its sub-details that record issuance (types ``REDEEMED``, ``EXPIRED``, ``REVERSED``
 and ``RETURNED`` are left out), with the latest ``lastIssuedOn``.
@@ -20,9 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from capnb.errors import ApiError, ResponseFormatError
-from capnb.models import ActionSummary
-from capnb.parse import (
+from capnb.api.parse import (
     _bad,
     _float,
     _int,
@@ -34,6 +32,8 @@ from capnb.parse import (
     build_action_summary,
     raise_for_envelope,
 )
+from capnb.errors import ApiError, ResponseFormatError
+from capnb.models import ActionSummary
 
 __all__ = ["normalise_v2_summary", "parse_lookup", "parse_v2_action_summary"]
 
@@ -95,7 +95,7 @@ def _currency(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def normalise_v2_summary(obj: Mapping[str, Any]) -> dict[str, Any]:
     """Rewrite a v2 summary object into the v3 one (``entityId``, ``incentives``, flat
-    ``alternateCurrencies``); values are checked later by :func:`capnb.parse.summary_rows`.
+    ``alternateCurrencies``); values are checked later by :func:`capnb.api.parse.summary_rows`.
 
     >>> normalise_v2_summary({"customerId": 7, "rewards": [{"rewardSeriesId": "9",
     ...     "numberOfTimesIssued": 2, "lastIssuedOn": None}]})["incentives"][0]["action"]
@@ -131,7 +131,7 @@ def parse_v2_action_summary(payload: Any, *, request_id: str | None = None) -> A
     -------
     ActionSummary
         ``incentives`` (rewards, badges and other incentive actions), ``points`` and
-        ``alternate_currencies`` with the columns of :func:`capnb.parse.frames_from_rows`;
+        ``alternate_currencies`` with the columns of :func:`capnb.api.parse.frames_from_rows`;
         ``customer_id`` from ``customerId``; ``empty`` when nothing was issued or warning 8116
         came; ``raw`` is the v2 object as received.
 

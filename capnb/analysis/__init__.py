@@ -1,0 +1,41 @@
+"""Pure analysis of fetched frames: frames in, frames out, no requests.
+
+``from capnb import analysis`` gives every public function of its modules in one namespace::
+
+    analysis.issuance_counts(cohort)                 # capnb.analysis.benefits
+    analysis.utilisation(promotion, cohort)          # capnb.analysis.limits
+    analysis.portfolio_view(frame)                   # capnb.analysis.portfolio
+"""
+
+from capnb.analysis.benefits import (
+    DATA_START,
+    issuance_counts,
+    points_summary,
+    recency,
+    timeline,
+)
+from capnb.analysis.limits import (
+    NEAR_CAP,
+    customer_utilisation,
+    derived_vs_exact,
+    exact_utilisation,
+    restriction_metrics,
+    utilisation,
+)
+from capnb.analysis.portfolio import portfolio_frame, portfolio_view
+
+__all__ = [
+    "DATA_START",
+    "NEAR_CAP",
+    "customer_utilisation",
+    "derived_vs_exact",
+    "exact_utilisation",
+    "issuance_counts",
+    "points_summary",
+    "portfolio_frame",
+    "portfolio_view",
+    "recency",
+    "restriction_metrics",
+    "timeline",
+    "utilisation",
+]

@@ -1,0 +1,3 @@
+"""The HTTP layer: authentication, the transport (one retry loop), the typed client and one
+parser per endpoint. Imports only the core modules (``errors``, ``models``, ``schema``,
+``validation``, ``config``, ``restrictions``)."""
