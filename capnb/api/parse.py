@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from capnb.errors import ApiError, ResponseFormatError, api_error_class
 from capnb.models import ActionSummary, ApiWarning, Promotion
+from capnb.restrictions import legacy_limit
 from capnb.schema import (  # _MIN_MS/_MAX_MS: epoch_ms_to_utc's NaT bounds, defined once
     _MAX_MS,
     _MIN_MS,
@@ -60,8 +61,6 @@ _I64 = 2**63
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _FAMILIES = ("redemption", "issual", "earn", "expiry")
-_LEGACY_LIMITS = ("pointsPerCustomer", "numberOfTimesPerCustomer", "totalPointsInPromotion",
-                  "totalPointsPerEventLimit")
 _BOOLS = (bool, np.bool_)
 _NUMBERS = (int, float, np.integer, np.floating)
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -571,7 +570,7 @@ def _restriction_rows(promo: Mapping[str, Any]) -> list[Row]:
         try:
             value = _int(raw, f"limits.{name}")
         except ResponseFormatError:
-            if name in _LEGACY_LIMITS:
+            if legacy_limit(name) is not None:
                 raise
             continue  # an unknown non-numeric field is not a limit
         if value:  # 0 (or null) means "not configured"

@@ -5,7 +5,8 @@ Per customer and promotion the endpoint reports each restriction's ``maxLimit`` 
 :func:`parse_promotion_data` returns one row per restriction item and per configured legacy
 limit. Values arrive as strings (``"410.000"``); ``"-1"`` means no limit; items limited per
 ``EVENT`` carry no usage (NA). The restriction ``name`` is recovered from the family, ``kpi``
-and ``limitOn`` (:data:`RESTRICTION_NAMES`); unknown combinations keep ``name`` NA.
+and ``limitOn`` (:func:`capnb.restrictions.restriction_for_kpi`); unknown combinations keep
+``name`` NA.
 """
 
 from __future__ import annotations
@@ -27,34 +28,10 @@ from capnb.api.parse import (
     raise_for_envelope,
 )
 from capnb.errors import ApiError, ResponseFormatError
+from capnb.restrictions import legacy_limit, restriction_for_kpi
 from capnb.schema import PROMOTION_USAGE_COLUMNS
 
-__all__ = ["LEGACY_USAGE", "RESTRICTION_NAMES", "parse_promotion_data", "promotion_data_rows",
-           "usage_frame"]
-
-RESTRICTION_NAMES: dict[tuple[str, str, str], str] = {
-    ("issual", "NUMBER_OF_ISSUALS", "CUSTOMER"): "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER",
-    ("earn", "NUMBER_OF_EARNS", "CUSTOMER"): "MAX_NUMBER_OF_EARNS_PER_CUSTOMER",
-    ("earn", "NUMBER_OF_POINTS", "EVENT"): "MAX_POINTS_PER_EARN_PER_CUSTOMER",
-    ("earn", "NUMBER_OF_EARNS", "PROMOTION"): "MAX_NUMBER_OF_EARNS_PER_PROMOTION",
-    ("redemption", "NUMBER_OF_POINTS", "CUSTOMER"): "MAX_ALLOWED_POINTS_PER_CUSTOMER",
-    ("redemption", "NUMBER_OF_TIMES", "CUSTOMER"): "MAX_ALLOWED_TIMES_PER_CUSTOMER",
-    ("redemption", "NUMBER_OF_POINTS", "EVENT"): "MAX_ALLOWED_POINTS_PER_EVENT",
-    ("redemption", "NUMBER_OF_POINTS", "PROMOTION"): "MAX_ALLOWED_POINTS_PER_PROMOTION",
-    ("redemption", "NUMBER_OF_TIMES", "PROMOTION"): "MAX_ALLOWED_TIMES_PER_PROMOTION",
-    ("redemption", "NUMBER_OF_REDEMPTIONS_PER_EARN", "CUSTOMER"):
-        "MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER",
-}
-"""(family, kpi, limitOn) -> the restriction name of the promotion configuration."""
-
-LEGACY_USAGE: dict[str, tuple[str | None, str]] = {
-    "pointsPerCustomer": ("currentPointsPerCustomer", "CUSTOMER"),
-    "numberOFTimesPerCustomer": ("currentNumberOfTimesPerCustomer", "CUSTOMER"),
-    "numberOfTimesPerCustomer": ("currentNumberOfTimesPerCustomer", "CUSTOMER"),
-    "totalPointsInPromotion": ("currentTotalPointsInPromotion", "PROMOTION"),
-    "totalPointsPerEventLimit": (None, "EVENT"),
-}
-"""Legacy ``limits`` field -> (its ``customerUsage`` field, limitOn)."""
+__all__ = ["parse_promotion_data", "promotion_data_rows", "usage_frame"]
 
 _FAMILIES = ("issual", "earn", "redemption")
 
@@ -86,8 +63,9 @@ def _rows(entry: dict[str, Any], customer: int | None) -> list[tuple[Any, ...]]:
             limit = _float(item.get("maxLimit"), "maxLimit")
             usage = None if on == "EVENT" else _float(item.get("currentCustomerUsage"),
                                                       "currentCustomerUsage")
-            rows.append((*head, family, RESTRICTION_NAMES.get((family, kpi or "", on or "")),
-                         kpi, on, _str(item.get("type"), "type"),
+            known = restriction_for_kpi(family, kpi, on)
+            rows.append((*head, family, known.name if known else None, kpi, on,
+                         _str(item.get("type"), "type"),
                          _str(item.get("periodUnit"), "periodUnit"), limit, limit == -1,
                          usage, "promotionRestriction"))
     limits = entry.get("limits") or {}
@@ -95,12 +73,13 @@ def _rows(entry: dict[str, Any], customer: int | None) -> list[tuple[Any, ...]]:
     if not isinstance(limits, dict) or not isinstance(used, dict):
         _bad("limits/customerUsage: expected objects", entry)
     for name, raw in limits.items():
-        if name not in LEGACY_USAGE:
+        legacy = legacy_limit(name)
+        if legacy is None:
             continue
         value = _float(raw, f"limits.{name}")
         if not value:  # 0 or null: not configured
             continue
-        usage_key, on = LEGACY_USAGE[name]
+        usage_key, on = legacy.usage_field, legacy.restriction.limit_on
         usage = _float(used.get(usage_key), usage_key) if usage_key else None
         rows.append((*head, "limits", name, None, on, None, None, value, value == -1, usage,
                      "limits"))
