@@ -5,7 +5,7 @@ endpoints as typed pandas DataFrames, from a real cluster or the embedded sandbo
 
     import capnb
     with capnb.sandbox.Sandbox(customers=1000) as sb:
-        client = sb.client()
+        client = capnb.connect(sb.environ())
         summary = client.action_summary(388000001, 3334, 1133600978)
 """
 

@@ -40,11 +40,12 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from capnb.api.client import connect
     from capnb.sandbox import Sandbox
 
     with Sandbox(customers=args.customers, seed=args.seed) as sb:
         catalog = sb.catalog()
-        client = sb.client()
+        client = connect(sb.environ())
         # The enrol-and-issue promotion shows every kind of benefit.
         promotion_meta = next((p for p in catalog["promotions"]
                                if p["offer_type"] == "LOYALTY_EARNING"), catalog["promotions"][0])

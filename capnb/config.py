@@ -48,7 +48,8 @@ _HOW_TO_CONFIGURE = (
     f"Set {ENV_HOST} (a cluster preset such as 'eu' or an https:// URL) and either "
     f"{ENV_TILL_ID} + {ENV_PASSWORD} (or {ENV_PASSWORD_MD5}) for Basic auth, or "
     f"{ENV_CLIENT_KEY} + {ENV_CLIENT_SECRET} for OAuth. To work offline instead, use the "
-    "embedded sandbox: `with capnb.sandbox.Sandbox() as sb: client = sb.client()`."
+    "embedded sandbox: `with capnb.sandbox.Sandbox() as sb: client = "
+    "capnb.connect(sb.environ())`."
 )
 
 

@@ -471,7 +471,7 @@ def truth_run():
     from capnb.sandbox import Sandbox
 
     with Sandbox(customers=1500, seed=0) as sb:
-        client = sb.client()
+        client = capnb.connect(sb.environ())
         ids = list(sb.catalog()["customer_ids"])
         runs = {}
         for promotion_id in sb.data.promotion_ids:

@@ -120,7 +120,7 @@ def test_oauth_renews_shortly_before_expiry(scripted):
 
 
 def test_oauth_one_token_for_many_threads(sandbox, catalog):
-    client = sandbox.client(auth="oauth")
+    client = capnb.connect(sandbox.environ("oauth"))
     program, promotion = catalog["program_id"], catalog["promotions"][0]["id"]
     ids = list(catalog["customer_ids"][:40])
     threads = [threading.Thread(target=client.action_summary, args=(cid, program, promotion))
@@ -284,7 +284,7 @@ def test_not_found_in_200_envelope_is_not_retried(scripted):
 
 
 def test_sandbox_errors_and_8116(sandbox, catalog):
-    client = sandbox.client()
+    client = capnb.connect(sandbox.environ())
     program, promotion = catalog["program_id"], catalog["promotions"][0]["id"]
     with pytest.raises(capnb.CustomerNotFound) as info:
         client.action_summary(1, program, promotion)

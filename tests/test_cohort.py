@@ -33,7 +33,7 @@ def one_by_one(client, ids, program, promotion):
 
 
 def test_cohort_equals_single_fetches(sandbox, ids, target):
-    client = sandbox.client()
+    client = capnb.connect(sandbox.environ())
     cohort = fetch_cohort(client, ids, *target, workers=8, progress=False)
     expected = one_by_one(client, ids, *target)
     for name in expected:
@@ -47,7 +47,7 @@ def test_cohort_equals_single_fetches(sandbox, ids, target):
 
 
 def test_duplicates_once_invalid_reported_unknown_not_found(sandbox, ids, target):
-    client = sandbox.client()
+    client = capnb.connect(sandbox.environ())
     sandbox.reset_stats()
     mixed = ids[:20] + ids[:20] + ["abc", -3, None, 1.5, str(ids[25]), 1, 2]
     cohort = client.cohort(mixed, *target, progress=False)
@@ -63,7 +63,7 @@ def test_duplicates_once_invalid_reported_unknown_not_found(sandbox, ids, target
 
 
 def test_empty_cohort_has_all_columns(sandbox, target):
-    cohort = fetch_cohort(sandbox.client(), [], *target, progress=False)
+    cohort = fetch_cohort(capnb.connect(sandbox.environ()), [], *target, progress=False)
     for frame, columns in ((cohort.incentives, INCENTIVE_COLUMNS), (cohort.points, POINTS_COLUMNS),
                            (cohort.alternate_currencies, CURRENCY_COLUMNS),
                            (cohort.customers, CUSTOMER_COLUMNS)):
@@ -71,7 +71,7 @@ def test_empty_cohort_has_all_columns(sandbox, target):
 
 
 def test_failures_recorded_never_dropped(sandbox, ids, target):
-    client = capnb.Client(sandbox.url, sandbox.client().auth, max_retries=0)
+    client = capnb.Client(sandbox.url, capnb.connect(sandbox.environ()).auth, max_retries=0)
     bad_promotion = 999
     cohort = fetch_cohort(client, ids[:5], target[0], bad_promotion, progress=False)
     assert cohort.customers["status"].eq("failed").all()
@@ -79,7 +79,7 @@ def test_failures_recorded_never_dropped(sandbox, ids, target):
 
 
 def test_store_reuse_refresh_and_max_age(sandbox, ids, target, tmp_path):
-    client = sandbox.client()
+    client = capnb.connect(sandbox.environ())
     store = Store(tmp_path / "store")
     first = fetch_cohort(client, ids, *target, store=store, progress=False)
     sandbox.reset_stats()
@@ -116,7 +116,7 @@ def test_interrupt_then_resume_loses_and_duplicates_nothing(sandbox, catalog, ta
     ids = list(catalog["customer_ids"][:400])
     store = Store(tmp_path / "store", host_alias="sandbox")
     with Sandbox(customers=2000, seed=0, latency_ms=20) as slow:
-        client = slow.client()
+        client = capnb.connect(slow.environ())
 
         def ctrl_c_after_40(done: int, total: int) -> None:  # a real SIGINT, mid-fetch
             if done == 40:
@@ -132,7 +132,7 @@ def test_interrupt_then_resume_loses_and_duplicates_nothing(sandbox, catalog, ta
         slow.reset_stats()
         resumed = fetch_cohort(client, ids, *target, workers=8, store=store, progress=False)
         assert slow.stats()["requests"] == len(ids) - partial.requests
-    reference = fetch_cohort(sandbox.client(), ids, *target, progress=False)
+    reference = fetch_cohort(capnb.connect(sandbox.environ()), ids, *target, progress=False)
     assert not resumed.customers["customer_id"].duplicated().any()
     for name in ("incentives", "points", "alternate_currencies"):
         assert_frame_equal(getattr(resumed, name), getattr(reference, name))
@@ -144,7 +144,8 @@ def test_limiter_keeps_the_server_under_its_limit(catalog, target):
 
     with Sandbox(customers=2000, seed=0, rate_limit_per_min=20, rate_limit_window=2.0) as sb:
         limiter = RateLimiter(20, window=2.0)
-        cohort = fetch_cohort(sb.client(), catalog["customer_ids"][:50], *target, workers=8,
+        cohort = fetch_cohort(capnb.connect(sb.environ()),
+                              catalog["customer_ids"][:50], *target, workers=8,
                               rate_limit=limiter, progress=False)
         assert sb.stats()["rate_limited"] == 0
         assert cohort.errors.empty and limiter.permits == 50
@@ -154,7 +155,8 @@ def test_429_slows_down_and_loses_nothing(catalog, target):
     from capnb.sandbox import Sandbox
 
     with Sandbox(customers=2000, seed=0, rate_limit_per_min=20, rate_limit_window=1.0) as sb:
-        cohort = fetch_cohort(sb.client(backoff=0.05), catalog["customer_ids"][:60], *target,
+        cohort = fetch_cohort(capnb.connect(sb.environ(), backoff=0.05),
+                              catalog["customer_ids"][:60], *target,
                               workers=8, progress=False)
         assert sb.stats()["rate_limited"] > 0
         assert cohort.errors.empty and len(cohort.customers) == 60
@@ -164,14 +166,15 @@ def test_csv_and_parquet_inputs_with_bad_rows(sandbox, ids, target, tmp_path):
     csv = tmp_path / "ids.csv"
     csv.write_text("customer_id,segment\n" + "\n".join(
         [f"{i},a" for i in ids[:5]] + ["oops,b", ",c", f"{ids[0]},a", "12.5,d"]) + "\n")
-    cohort = fetch_cohort(sandbox.client(), csv, *target, progress=False)
+    cohort = fetch_cohort(capnb.connect(sandbox.environ()), csv, *target, progress=False)
     assert cohort.status_counts()["invalid"] == 3
     assert cohort.customers["customer_id"].dropna().tolist() == ids[:5]
     parquet = tmp_path / "ids.parquet"
     pd.DataFrame({"customer_id": ids[:5]}).to_parquet(parquet)
-    again = fetch_cohort(sandbox.client(), parquet, *target, progress=False)
+    again = fetch_cohort(capnb.connect(sandbox.environ()), parquet, *target, progress=False)
     assert again.customers["customer_id"].tolist() == ids[:5]
-    series = fetch_cohort(sandbox.client(), pd.Series(ids[:5]), *target, progress=False)
+    series = fetch_cohort(capnb.connect(sandbox.environ()),
+                          pd.Series(ids[:5]), *target, progress=False)
     assert_frame_equal(series.points, again.points)
 
 
@@ -184,7 +187,7 @@ def test_csv_and_parquet_inputs_with_bad_rows(sandbox, ids, target, tmp_path):
 def test_bad_arguments_rejected_before_requests(sandbox, ids, target, kwargs, parameter):
     sandbox.reset_stats()
     with pytest.raises(capnb.ValidationError) as info:
-        fetch_cohort(sandbox.client(), ids[:3], *target, progress=False, **kwargs)
+        fetch_cohort(capnb.connect(sandbox.environ()), ids[:3], *target, progress=False, **kwargs)
     assert info.value.parameter == parameter
     assert sandbox.stats()["requests"] == 0
 
@@ -193,14 +196,15 @@ def test_bad_customer_id_sources(sandbox, target, tmp_path):
     for source, message in ((tmp_path / "missing.csv", "no file"), (5, "iterable"),
                             (pd.DataFrame({"x": [1]}), "customer_id")):
         with pytest.raises(capnb.ValidationError, match=message):
-            fetch_cohort(sandbox.client(), source, *target, progress=False)
+            fetch_cohort(capnb.connect(sandbox.environ()), source, *target, progress=False)
     (tmp_path / "ids.csv").write_text("id\n1\n")
     with pytest.raises(capnb.ValidationError, match="no 'customer_id' column"):
-        fetch_cohort(sandbox.client(), tmp_path / "ids.csv", *target, progress=False)
+        fetch_cohort(capnb.connect(sandbox.environ()),
+                     tmp_path / "ids.csv", *target, progress=False)
 
 
 def test_subset_and_sample_keep_whole_customers(sandbox, ids, target):
-    cohort = fetch_cohort(sandbox.client(), ids + [1], *target, progress=False)
+    cohort = fetch_cohort(capnb.connect(sandbox.environ()), ids + [1], *target, progress=False)
     chosen = ids[10:20]
     part = cohort.subset(chosen)
     assert part.customers["customer_id"].tolist() == chosen

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+import capnb
 from capnb import ExactUsage, fetch_cohort, fetch_exact_usage
 from capnb.analysis.limits import (
     CUSTOMER_UTILISATION_COLUMNS,
@@ -28,7 +29,7 @@ def customers(sandbox):
 
 @pytest.mark.parametrize("promotion_id", [DOUBLE_POINTS, SUMMER_COUPONS, ENROL_EARN, GOLD_TIER])
 def test_exact_utilisation_equals_the_truth(sandbox, customers, promotion_id):
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         exact = fetch_exact_usage(client, customers, PROGRAM, promotion_id, workers=4)
     assert (exact.customers["status"] == "ok").all() and len(exact.customers) == len(customers)
     table = exact_utilisation(exact, promotion_id)
@@ -51,7 +52,7 @@ def test_exact_utilisation_equals_the_truth(sandbox, customers, promotion_id):
 @pytest.fixture(scope="module")
 def double_points(sandbox, customers):
     """Cohort, exact usage and configuration of the promotion with a DAILY cap."""
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         cohort = fetch_cohort(client, customers, PROGRAM, DOUBLE_POINTS, progress=False)
         exact = fetch_exact_usage(client, cohort, PROGRAM, DOUBLE_POINTS, progress=False)
         promotion = client.promotion(PROGRAM, DOUBLE_POINTS)
@@ -134,7 +135,7 @@ def test_exact_usage_must_match_the_cohort(sandbox, double_points):
         utilisation(promotion, cohort, usage="exact")
     with pytest.raises(ValidationError, match="'derived' or 'exact'"):
         utilisation(promotion, cohort, usage="promotionData", exact=exact)
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         others = fetch_exact_usage(client, list(sandbox.data.customer_ids[-3:]), PROGRAM,
                                    DOUBLE_POINTS, progress=False)
     with pytest.raises(ValidationError, match="no customer of this cohort"):
@@ -152,7 +153,7 @@ def test_exact_usage_must_match_the_cohort(sandbox, double_points):
 
 
 def test_unknown_and_invalid_customers_are_reported(sandbox):
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         exact = fetch_exact_usage(client, [388000001, 388000002, "x"], PROGRAM)
     assert exact.customers["status"].tolist() == ["ok", "not_found", "invalid"]
     assert exact.measured_customer_ids.tolist() == [388000001]
@@ -160,7 +161,7 @@ def test_unknown_and_invalid_customers_are_reported(sandbox):
 
 
 def test_empty_and_bad_arguments(sandbox):
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         exact = fetch_exact_usage(client, [], PROGRAM)
         assert exact.usage.empty and exact.customers.empty
         assert exact_utilisation(exact, GOLD_TIER).empty

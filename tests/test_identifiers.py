@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+import capnb
 from capnb import fetch_cohort
 from capnb.errors import ValidationError
 from capnb.fetch.identifiers import read_identifiers, resolve_identifiers
@@ -24,7 +25,7 @@ def test_cohort_from_a_csv_of_mobile_numbers(sandbox, tmp_path):
                                                                          ""]}).to_csv(
         path, index=False)
     sandbox.reset_stats()
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         by_mobile = fetch_cohort(client, path, PROGRAM, GOLD_TIER, identifier="mobile",
                                  progress=False)
         by_id = fetch_cohort(client, ids, PROGRAM, GOLD_TIER, progress=False)
@@ -45,7 +46,7 @@ def test_cohort_from_a_csv_of_mobile_numbers(sandbox, tmp_path):
 @pytest.mark.parametrize("name", ["email", "externalId", "cardnumber"])
 def test_other_identifiers(sandbox, name):
     ids = list(sandbox.data.customer_ids[20:25])
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         found, problems = resolve_identifiers(client, [identifier_of(c, name) for c in ids],
                                               name, workers=3)
     assert found == ids and problems.empty
@@ -53,7 +54,7 @@ def test_other_identifiers(sandbox, name):
 
 def test_identifiers_mapping_to_one_customer_are_fetched_once(sandbox):
     customer = sandbox.data.customer_ids[1]
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         found, problems = resolve_identifiers(
             client, [identifier_of(customer, "mobile"), identifier_of(customer, "id")], "mobile")
     # the id is not a mobile number: it does not resolve as one

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+import capnb
 from capnb import BasicAuth, Client
 from capnb.api.lookup import parse_lookup, parse_v2_action_summary
 from capnb.api.promotion_data import parse_promotion_data
@@ -46,12 +47,12 @@ def query_of(request: dict) -> dict[str, str]:
 @pytest.mark.parametrize("name", ["mobile", "email", "externalId", "cardnumber", "id"])
 def test_lookup_customer(sandbox, name):
     customer = sandbox.data.customer_ids[11]
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         assert client.lookup_customer(name, identifier_of(customer, name)) == customer
 
 
 def test_lookup_unknown_customer(sandbox):
-    with sandbox.client() as client, pytest.raises(CustomerNotFound) as info:
+    with capnb.connect(sandbox.environ()) as client, pytest.raises(CustomerNotFound) as info:
         client.lookup_customer("mobile", "910000000000")
     assert info.value.code == 8015 and info.value.request_id.startswith("sbx-")
 
@@ -88,7 +89,7 @@ def test_parse_lookup_rejects_bodies_without_an_id(body):
 
 @pytest.mark.parametrize("promotion_id", [DOUBLE_POINTS, SUMMER_COUPONS, ENROL_EARN, GOLD_TIER])
 def test_v2_and_v3_summaries_give_the_same_frames(sandbox, promotion_id):
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         compared = 0
         for customer in sandbox.data.customer_ids[:25]:
             v3 = client.action_summary(customer, PROGRAM, promotion_id)
@@ -106,7 +107,7 @@ def test_v2_and_v3_summaries_give_the_same_frames(sandbox, promotion_id):
 
 def test_v2_summary_activity_filter(sandbox):
     customer = sandbox.data.customer_ids[2]
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         v3 = client.action_summary(customer, PROGRAM, DOUBLE_POINTS, "activity_points_1")
         v2 = client.action_summary_by_identifier("id", customer, PROGRAM, DOUBLE_POINTS,
                                                  activity_id="activity_points_1")
@@ -118,7 +119,7 @@ def test_v2_summary_activity_filter(sandbox):
     (("id", 388000001, PROGRAM, 1), PromotionNotFound),
 ])
 def test_v2_summary_errors(sandbox, args, error):
-    with sandbox.client() as client, pytest.raises(error):
+    with capnb.connect(sandbox.environ()) as client, pytest.raises(error):
         client.action_summary_by_identifier(*args)
 
 
@@ -202,7 +203,7 @@ def test_v2_summary_bad_values_raise():
 # -- programs and promotions -------------------------------------------------------------------
 
 def test_programs(sandbox):
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         programs = client.programs()
     assert list(programs.columns) == list(PROGRAM_COLUMNS)
     assert programs[["program_id", "name", "is_default"]].values.tolist() == [
@@ -213,7 +214,7 @@ def test_programs(sandbox):
 @pytest.mark.parametrize("page_size, requests", [(1, 4), (3, 2), (100, 1)])
 def test_promotions_iterate_every_page(sandbox, catalog, page_size, requests):
     sandbox.reset_stats()
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         promotions = client.promotions(PROGRAM, page_size=page_size)
     assert sandbox.stats()["by_path"][LIST_ROUTE] == requests
     assert promotions["promotion_id"].tolist() == [p["id"] for p in catalog["promotions"]]
@@ -224,7 +225,7 @@ def test_promotions_iterate_every_page(sandbox, catalog, page_size, requests):
 
 
 def test_promotions_status_filter(sandbox):
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         assert client.promotions(PROGRAM, status="completed")["promotion_id"].tolist() == [
             SUMMER_COUPONS]
         assert len(client.promotions(PROGRAM, status=["LIVE", "COMPLETED"])) == 4
@@ -233,7 +234,7 @@ def test_promotions_status_filter(sandbox):
 
 
 def test_promotions_unknown_program(sandbox):
-    with sandbox.client() as client, pytest.raises(ProgramNotFound) as info:
+    with capnb.connect(sandbox.environ()) as client, pytest.raises(ProgramNotFound) as info:
         client.promotions(999)
     assert info.value.code == 2010
 
@@ -285,7 +286,7 @@ def test_promotions_4054_is_bad_request(scripted):
 
 def test_customer_promotion_usage_equals_the_truth(sandbox):
     customers = sandbox.data.customer_ids[:30]
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         for customer in customers:
             usage = client.customer_promotion_usage(customer, PROGRAM)
             assert usage.dtypes.astype(str).to_dict() == PROMOTION_USAGE_COLUMNS
@@ -301,7 +302,7 @@ def test_customer_promotion_usage_equals_the_truth(sandbox):
 
 
 def test_customer_promotion_usage_errors(sandbox, scripted):
-    with sandbox.client() as client, pytest.raises(CustomerNotFound):
+    with capnb.connect(sandbox.environ()) as client, pytest.raises(CustomerNotFound):
         client.customer_promotion_usage(388000002)
     with pytest.raises(ValidationError) as info:
         fast_client(scripted.url).customer_promotion_usage(-5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+import capnb
 from capnb import fetch_cohort
 from capnb.analysis.portfolio import PORTFOLIO_COLUMNS, portfolio, portfolio_frame
 from capnb.errors import ValidationError
@@ -12,7 +13,7 @@ from tests.conftest import PROGRAM
 
 
 def test_portfolio_without_cohorts(sandbox, catalog):
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         table = portfolio(client, PROGRAM, as_of=sandbox.data.as_of)
     assert table.dtypes.astype(str).to_dict() == PORTFOLIO_COLUMNS
     assert sorted(table["promotion_id"]) == sorted(p["id"] for p in catalog["promotions"])
@@ -27,7 +28,7 @@ def test_portfolio_without_cohorts(sandbox, catalog):
 
 
 def test_portfolio_with_cohorts_is_sorted_by_risk(sandbox):
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         cohorts = {pid: fetch_cohort(client, sandbox.data.customer_ids, PROGRAM, pid,
                                      progress=False) for pid in sandbox.data.promotion_ids}
         table = portfolio(client, PROGRAM, as_of=sandbox.data.as_of, cohorts=cohorts)
@@ -40,14 +41,14 @@ def test_portfolio_with_cohorts_is_sorted_by_risk(sandbox):
     assert (table["budget_used_share"] < 1).all()
     ended = table.set_index("promotion_id").loc[1133601204]
     assert ended["days_left"] == 0 and pd.isna(ended["projected_exhaustion"])
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         fetched = portfolio(client, PROGRAM, as_of=sandbox.data.as_of,
                             customers=sandbox.data.customer_ids, progress=False)
     pd.testing.assert_frame_equal(fetched, table)
 
 
 def test_portfolio_argument_errors(sandbox):
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         with pytest.raises(ValidationError, match="not both"):
             portfolio(client, PROGRAM, cohorts={}, customers=[388000001])
         with pytest.raises(ValidationError, match="pass customers"):
@@ -80,7 +81,7 @@ def test_portfolio_frame_edge_cases():
 def test_budget_burn_chart(sandbox):
     from capnb.reports.charts import budget_burn_chart
 
-    with sandbox.client() as client:
+    with capnb.connect(sandbox.environ()) as client:
         cohorts = {1133601550: fetch_cohort(client, sandbox.data.customer_ids[:200], PROGRAM,
                                             1133601550, progress=False)}
         table = portfolio(client, PROGRAM, as_of=sandbox.data.as_of, cohorts=cohorts)

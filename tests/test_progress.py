@@ -35,7 +35,8 @@ def test_papermill_run_prints_no_progress(tmp_path, monkeypatch):
         "import capnb\n"
         "with capnb.sandbox.Sandbox(customers=300) as sb:\n"
         "    c = sb.catalog()\n"
-        "    cohort = capnb.fetch_cohort(sb.client(), c['customer_ids'][:200], c['program_id'],\n"
+        "    cohort = capnb.fetch_cohort(capnb.connect(sb.environ()),\n"
+        "                                c['customer_ids'][:200], c['program_id'],\n"
         "                                c['promotions'][0]['id'], progress=True)\n"
         "len(cohort)")]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",

@@ -36,7 +36,8 @@ def reference(catalog):
     promotion = next(p["id"] for p in catalog["promotions"] if p["offer_type"] ==
                      "LOYALTY_EARNING")
     with Sandbox(customers=2000, seed=0) as sb:
-        cohort = fetch_cohort(sb.client(), sb.catalog()["customer_ids"], catalog["program_id"],
+        cohort = fetch_cohort(capnb.connect(sb.environ()),
+                              sb.catalog()["customer_ids"], catalog["program_id"],
                               promotion, progress=False)
     return cohort, promotion
 
@@ -55,7 +56,7 @@ def test_ten_percent_faults_of_every_kind_change_nothing(catalog, reference):
     want, promotion = reference
     plan = FaultPlan.spread(0.10, seed=1, slow_seconds=1.5)
     with Sandbox(customers=2000, seed=0, faults=plan) as sb:
-        client = sb.client(timeout=1.0, backoff=0.05, max_retries=6)
+        client = capnb.connect(sb.environ(), timeout=1.0, backoff=0.05, max_retries=6)
         started = time.monotonic()
         got = fetch_cohort(client, sb.catalog()["customer_ids"], catalog["program_id"],
                            promotion, workers=16, progress=False)
@@ -76,7 +77,7 @@ def test_permanent_faults_are_reported_not_dropped(catalog, reference):
     broken = [c for c in ids if plan.is_permanent(c)]
     assert 10 < len(broken) < 90
     with Sandbox(customers=2000, seed=0, faults=plan) as sb:
-        got = fetch_cohort(sb.client(backoff=0.01, max_retries=3), ids,
+        got = fetch_cohort(capnb.connect(sb.environ(), backoff=0.01, max_retries=3), ids,
                            catalog["program_id"], promotion, progress=False)
     assert sorted(got.errors["customer_id"]) == sorted(broken)
     assert set(got.errors["status"]) == {"failed"} and set(got.errors["error_code"]) == {"500"}
@@ -123,7 +124,8 @@ def test_sigkill_at_random_points_then_resume(catalog, reference, tmp_path):
             stored = store.read(store.key(sb.url, catalog["program_id"], promotion))
             assert not stored.customers["customer_id"].duplicated().any()  # and readable
         sb.reset_stats()
-        got = fetch_cohort(sb.client(), sb.catalog()["customer_ids"], catalog["program_id"],
+        got = fetch_cohort(capnb.connect(sb.environ()),
+                           sb.catalog()["customer_ids"], catalog["program_id"],
                            promotion, store=store, progress=False)
         assert sb.stats()["requests"] == 2000 - len(stored.customers)
     assert kills >= 3 and 0 < len(stored.customers) < 2000
@@ -136,7 +138,7 @@ def test_corrupted_store_file_is_refetched(sandbox, catalog, tmp_path):
     store = Store(tmp_path / "store")
     capnb.fetch.cohort.BATCH_CUSTOMERS, saved = 100, capnb.fetch.cohort.BATCH_CUSTOMERS
     try:
-        first = fetch_cohort(sandbox.client(), ids, program, promotion, store=store,
+        first = fetch_cohort(capnb.connect(sandbox.environ()), ids, program, promotion, store=store,
                              progress=False)
     finally:
         capnb.fetch.cohort.BATCH_CUSTOMERS = saved
@@ -145,7 +147,7 @@ def test_corrupted_store_file_is_refetched(sandbox, catalog, tmp_path):
     victim.write_bytes(b"PAR1" + b"\0" * 100)  # garbage with a plausible header
     sandbox.reset_stats()
     with pytest.warns(capnb.CapnbWarning, match="unreadable"):
-        again = fetch_cohort(sandbox.client(), ids, program, promotion, store=store,
+        again = fetch_cohort(capnb.connect(sandbox.environ()), ids, program, promotion, store=store,
                              progress=False)
     assert 0 < sandbox.stats()["requests"] >= batch_customers
     assert sandbox.stats()["requests"] <= 100
@@ -156,7 +158,7 @@ def test_corrupted_store_file_is_refetched(sandbox, catalog, tmp_path):
 def test_sandbox_sustains_64_workers(catalog):
     requests_total = 20_000
     with Sandbox(customers=requests_total, seed=0) as sb:
-        client = sb.client(pool_size=64)
+        client = capnb.connect(sb.environ(), pool_size=64)
         started = time.monotonic()
         cohort = fetch_cohort(client, sb.catalog()["customer_ids"], catalog["program_id"],
                               catalog["promotions"][0]["id"], workers=64, progress=False)
@@ -183,7 +185,8 @@ MEMORY_SCRIPT = textwrap.dedent("""
     with capnb.sandbox.Sandbox(customers=customers) as sb:
         catalog = sb.catalog()
         threading.Thread(target=sample, daemon=True).start()
-        cohort = capnb.fetch_cohort(sb.client(), catalog["customer_ids"], catalog["program_id"],
+        cohort = capnb.fetch_cohort(capnb.connect(sb.environ()),
+                                    catalog["customer_ids"], catalog["program_id"],
                                     catalog["promotions"][2]["id"], store=tempfile.mkdtemp(),
                                     progress=False)
         done.set()

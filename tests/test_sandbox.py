@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 
+import capnb
 from capnb.sandbox import (
     SANDBOX_AS_OF,
     SANDBOX_CLIENT_KEY,
@@ -85,7 +86,7 @@ def test_sandbox_never_imports_the_client_at_module_level() -> None:
     forbidden = ("capnb.api.client", "capnb.api.auth", "requests", "numpy", "pandas")
     for path in PACKAGE.glob("*.py"):
         tree = ast.parse(path.read_text())
-        for node in tree.body:  # module level only: Sandbox.client() imports lazily
+        for node in tree.body:  # module level
             names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
@@ -760,7 +761,7 @@ def test_a_million_customers_cost_no_memory() -> None:
 def test_client_factory_uses_sandbox_credentials(sb: Sandbox) -> None:
     pytest.importorskip("capnb.api.client")
     pytest.importorskip("capnb.api.auth")
-    assert sb.client() is not None
-    assert sb.client(auth="oauth") is not None
+    assert capnb.connect(sb.environ()) is not None
+    assert capnb.connect(sb.environ("oauth")) is not None
     with pytest.raises(ValueError):
-        sb.client(auth="kerberos")
+        capnb.connect(sb.environ("kerberos"))

@@ -36,7 +36,7 @@ def test_whole_flow_leaks_no_secret(sandbox, catalog, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)  # capnb, urllib3 and everything else at DEBUG
     program, promotion = catalog["program_id"], catalog["promotions"][0]["id"]
     ids = list(catalog["customer_ids"][:50])
-    basic, oauth = sandbox.client(auth="basic"), sandbox.client(auth="oauth")
+    basic, oauth = capnb.connect(sandbox.environ("basic")), capnb.connect(sandbox.environ("oauth"))
     texts = []
     store = capnb.Store(tmp_path / "store")
     for client in (basic, oauth):

@@ -7,6 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+import capnb
+
 pytest.importorskip("anywidget", reason="plotly's FigureWidget needs anywidget")
 
 from capnb.errors import ValidationError  # noqa: E402
@@ -127,7 +129,7 @@ def sandbox_app():
 
     with Sandbox(customers=200, seed=0, latency_ms=4) as sb:
         ids = list(sb.catalog()["customer_ids"])
-        yield sb, dashboard(sb.client(), program_id=sb.data.program_id,
+        yield sb, dashboard(capnb.connect(sb.environ()), program_id=sb.data.program_id,
                             promotion_id=1133601377, customers=ids, as_of=SANDBOX_AS_OF,
                             workers=4)
 
@@ -233,7 +235,7 @@ def test_offline_pickers_show_the_cohort_ids(app):
 
 def test_pickers_list_the_sandbox_programs_and_promotions(sandbox_app, capsys):
     sb, _ = sandbox_app
-    client = sb.client()
+    client = capnb.connect(sb.environ())
     programs, promotions = client.programs(), client.promotions(SANDBOX_PROGRAM)
     before = (requests_to(sb, PROGRAMS_PATH), requests_to(sb, LIST_PATH))
     app = dashboard(client, promotion_id=str(ENROL))
@@ -259,7 +261,7 @@ def test_pickers_list_the_sandbox_programs_and_promotions(sandbox_app, capsys):
 
 def test_without_ids_the_default_program_is_chosen_and_no_promotion(sandbox_app):
     sb, _ = sandbox_app
-    app = dashboard(sb.client())
+    app = dashboard(capnb.connect(sb.environ()))
     assert app.program_picker.value == SANDBOX_PROGRAM and app.program_input.value == "3334"
     assert values(app.promotion_picker) == PICKER_ORDER
     assert app.promotion_picker.value is None and app.promotion_input.value == ""
@@ -330,7 +332,8 @@ def test_listing_failures_leave_the_id_boxes_working(capsys):
     plan = FaultPlan({"503": 1.0})  # every API request fails, until the test heals it
     with Sandbox(customers=20, seed=0, faults=plan) as sb:
         ids = list(sb.catalog()["customer_ids"])[:5]
-        app = dashboard(sb.client(max_retries=0), customers=ids, as_of=SANDBOX_AS_OF)
+        app = dashboard(capnb.connect(sb.environ(), max_retries=0),
+                        customers=ids, as_of=SANDBOX_AS_OF)
         assert "capnb-warning" in app.message.value
         assert "Could not list the programs" in app.message.value
         assert "503" in app.message.value and "type the ids" in app.message.value
@@ -361,7 +364,7 @@ def test_offline_dashboard_makes_no_requests(sandbox_app):
     from capnb.sandbox import SANDBOX_AS_OF
 
     sb, _ = sandbox_app
-    client = sb.client()
+    client = capnb.connect(sb.environ())
     promotion = client.promotion(SANDBOX_PROGRAM, ENROL)
     cohort = fetch_cohort(client, sb.catalog()["customer_ids"][:3], SANDBOX_PROGRAM, ENROL,
                           progress=False)

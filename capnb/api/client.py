@@ -484,15 +484,16 @@ def _excerpt(body: bytes, limit: int = 120) -> str:
     return body[:limit].decode("utf-8", errors="replace")
 
 
-def connect(**client_kwargs: Any) -> Client:
-    """Build a ``Client`` from ``CAPILLARY_*`` environment variables.
+def connect(environ: Mapping[str, str] | None = None, **client_kwargs: Any) -> Client:
+    """Build a ``Client`` from ``CAPILLARY_*`` variables: ``environ`` (default ``os.environ``).
 
+    ``capnb.connect(sb.environ())`` connects to an embedded sandbox the same way.
     ``CAPILLARY_HOST`` plus either ``CAPILLARY_TILL_ID`` + ``CAPILLARY_PASSWORD`` (or
     ``CAPILLARY_PASSWORD_MD5``) or ``CAPILLARY_CLIENT_KEY`` + ``CAPILLARY_CLIENT_SECRET``.
     Raises ``ConfigError`` naming the variables when they are missing; never falls back to the
     sandbox.
     """
-    settings = settings_from_env()
+    settings = settings_from_env(environ)
     auth: Auth
     if settings.client_key and settings.client_secret:
         auth = OAuth(settings.client_key, settings.client_secret)

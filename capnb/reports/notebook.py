@@ -261,9 +261,9 @@ def open_source(source: str = "sandbox", customers: int | str | os.PathLike[str]
         customers = Path(customers).expanduser()
         if not customers.is_file():
             raise ValidationError("customers", f"no file at {customers}")
-    if source == "env":
-        from capnb.api.client import connect
+    from capnb.api.client import connect
 
+    if source == "env":
         client = connect()
         # A count means nothing on a real cluster: cohort() then asks for a file.
         return DataSource("env", client, _public_host(client.base_url),
@@ -275,7 +275,7 @@ def open_source(source: str = "sandbox", customers: int | str | os.PathLike[str]
     ids = list(sandbox.catalog()["customer_ids"]) if by_count else customers
     alias = f"{SANDBOX_STORE_PREFIX}-seed{seed}-{size}-{_sandbox_fingerprint(sandbox.data)}"
     label = f"capnb sandbox (offline; seed {seed}, {size:,} customers)"
-    return DataSource("sandbox", sandbox.client(), label, ids,
+    return DataSource("sandbox", connect(sandbox.environ()), label, ids,
                       Store(store, host_alias=alias) if store else None, sandbox)
 
 

@@ -2,7 +2,7 @@
 
 ``data`` generates the org, program, promotions and per-customer events deterministically from a
 seed; ``server`` serves them over HTTP exactly in the documented shapes. Nothing here imports
-the client (only :meth:`Sandbox.client` does, lazily).
+the client: ``capnb.connect(sb.environ())`` points one at a running sandbox.
 """
 
 from capnb.sandbox.data import SANDBOX_AS_OF, Event, SandboxData

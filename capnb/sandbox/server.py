@@ -736,15 +736,16 @@ class Sandbox:
         """Make every OAuth token issued so far invalid (the API then answers 401)."""
         self._app.expire_tokens()
 
-    def client(self, auth: str = "basic", **client_kwargs: Any) -> Any:
-        """A ``capnb.api.client.Client`` for this sandbox, with ``"basic"`` or ``"oauth"`` auth."""
-        from capnb.api.auth import BasicAuth, OAuth
-        from capnb.api.client import Client
-
+    def environ(self, auth: str = "basic") -> dict[str, str]:
+        """The ``CAPILLARY_*`` variables that point a client here, with ``"basic"`` or
+        ``"oauth"`` credentials: ``capnb.connect(sb.environ())`` configures a client exactly as
+        for a real cluster, so the client never knows it talks to the sandbox."""
         if auth == "basic":
-            credentials: Any = BasicAuth(SANDBOX_TILL_ID, SANDBOX_PASSWORD)
+            credentials = {"CAPILLARY_TILL_ID": SANDBOX_TILL_ID,
+                           "CAPILLARY_PASSWORD": SANDBOX_PASSWORD}
         elif auth == "oauth":
-            credentials = OAuth(SANDBOX_CLIENT_KEY, SANDBOX_CLIENT_SECRET)
+            credentials = {"CAPILLARY_CLIENT_KEY": SANDBOX_CLIENT_KEY,
+                           "CAPILLARY_CLIENT_SECRET": SANDBOX_CLIENT_SECRET}
         else:
             raise ValueError(f"auth must be 'basic' or 'oauth', got {auth!r}")
-        return Client(self.url, credentials, **client_kwargs)
+        return {"CAPILLARY_HOST": self.url, **credentials}
