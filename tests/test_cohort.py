@@ -50,7 +50,7 @@ def test_duplicates_once_invalid_reported_unknown_not_found(sandbox, ids, target
     client = capnb.connect(sandbox.environ())
     sandbox.reset_stats()
     mixed = ids[:20] + ids[:20] + ["abc", -3, None, 1.5, str(ids[25]), 1, 2]
-    cohort = client.cohort(mixed, *target, progress=False)
+    cohort = fetch_cohort(client, mixed, *target, progress=False)
     assert sandbox.stats()["requests"] == 23  # 20 + ids[25] + the two unknown ids
     counts = cohort.status_counts()
     assert counts["invalid"] == 4 and counts["not_found"] == 2

@@ -29,7 +29,7 @@ from capnb.api.auth import OAUTH_HEADER, TOKEN_PATH, Auth, BasicAuth, OAuth
 from capnb.api.catalog import parse_programs, parse_promotion_page, promotion_list_frame
 from capnb.api.lookup import parse_lookup, parse_v2_action_summary
 from capnb.api.parse import parse_action_summary, parse_promotion, raise_for_envelope
-from capnb.api.promotion_data import parse_promotion_data
+from capnb.api.promotion_data import promotion_data_rows, usage_frame
 from capnb.config import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_BACKOFF,
@@ -207,7 +207,7 @@ class Client:
         return parse_promotion(payload, request_id=request_id)
 
     def lookup_customer(self, identifier_name: str, identifier_value: str | int,
-                        source: str = "INSTORE") -> int:
+                        source: str = "INSTORE", *, throttle: Throttle | None = None) -> int:
         """The customer id of an identifier (``GET /v2/customers/lookup``).
 
         Parameters
@@ -226,7 +226,7 @@ class Client:
             Bad arguments (before any request).
         """
         params = _identifier_params(identifier_name, identifier_value, source)
-        payload, request_id = self.get_json(LOOKUP_PATH, params)
+        payload, request_id = self.get_json(LOOKUP_PATH, params, throttle=throttle)
         return parse_lookup(payload, request_id=request_id)
 
     def action_summary_by_identifier(
@@ -308,13 +308,23 @@ class Client:
         Returns a DataFrame with ``capnb.schema.PROMOTION_USAGE_COLUMNS`` (see
         :func:`capnb.api.promotion_data.parse_promotion_data`). Raises ``CustomerNotFound`` (8015).
         """
+        rows, _ = self.customer_promotion_usage_rows(customer_id, program_id)
+        return usage_frame(rows)
+
+    def customer_promotion_usage_rows(
+        self, customer_id: int | str, program_id: int | str | None = None, *,
+        throttle: Throttle | None = None,
+    ) -> tuple[list[tuple[Any, ...]], str | None]:
+        """The rows of :meth:`customer_promotion_usage` and the request id, for collecting many
+        customers into one frame (:func:`capnb.api.promotion_data.usage_frame`)."""
         customer = check_id("customer_id", customer_id)
         params: dict[str, Any] = {"source": "INSTORE", "identifierName": "id",
                                   "identifierValue": customer}
         if program_id is not None:
             params["programs"] = check_id("program_id", program_id)
-        payload, request_id = self.get_json(PROMOTION_DATA_PATH, params)
-        return parse_promotion_data(payload, customer_id=customer, request_id=request_id)
+        payload, request_id = self.get_json(PROMOTION_DATA_PATH, params, throttle=throttle)
+        return (promotion_data_rows(payload, customer_id=customer, request_id=request_id),
+                request_id)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -446,15 +456,6 @@ class Client:
             if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
                 ttl = 3600  # documented default lifetime
             return token, float(ttl)
-
-    # -- many customers ------------------------------------------------------------------------
-
-    def cohort(self, customer_ids: Any, program_id: int | str, promotion_id: int | str,
-               activity_id: str | None = None, **kwargs: Any) -> Any:
-        """Shortcut for ``capnb.fetch_cohort(self, ...)``."""
-        from capnb.fetch.cohort import fetch_cohort
-
-        return fetch_cohort(self, customer_ids, program_id, promotion_id, activity_id, **kwargs)
 
 
 def _identifier_params(identifier_name: Any, identifier_value: Any, source: Any

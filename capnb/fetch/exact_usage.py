@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from capnb.api.client import PROMOTION_DATA_PATH, Client
-from capnb.api.promotion_data import promotion_data_rows, usage_frame
+from capnb.api.client import Client
+from capnb.api.promotion_data import usage_frame
 from capnb.errors import CapnbError, ValidationError, failure_fields
 from capnb.fetch.cohort import Cohort, _limiter_for, read_customer_ids
 from capnb.fetch.progress import progress_bar
@@ -82,13 +82,9 @@ def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str |
     def one(customer: int) -> tuple[list[tuple[Any, ...]], dict[str, Any]]:
         fetched_at = pd.Timestamp.now(tz="UTC")
         outcome: dict[str, Any] = {"customer_id": customer, "fetched_at": fetched_at}
-        params: dict[str, Any] = {"source": "INSTORE", "identifierName": "id",
-                                  "identifierValue": customer}
-        if program is not None:
-            params["programs"] = program
         try:
-            payload, request_id = client.get_json(PROMOTION_DATA_PATH, params, throttle=limiter)
-            rows = promotion_data_rows(payload, customer_id=customer, request_id=request_id)
+            rows, request_id = client.customer_promotion_usage_rows(customer, program,
+                                                                    throttle=limiter)
         except CapnbError as exc:
             return [], {**outcome, **failure_fields(exc)}
         # rows are filed under the customer asked for, like fetch_cohort does

@@ -16,8 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from capnb.api.client import LOOKUP_PATH, Client, Throttle
-from capnb.api.lookup import parse_lookup
+from capnb.api.client import Client, Throttle
 from capnb.errors import CapnbError, ValidationError, failure_fields
 from capnb.schema import CUSTOMER_COLUMNS, typed_frame
 from capnb.validation import check_identifier, check_identifier_name
@@ -61,12 +60,11 @@ def read_identifiers(values: Any, identifier_name: str) -> list[Any]:
     return list(values)
 
 
-def _lookup(client: Client, params: dict[str, Any], throttle: Throttle | None,
+def _lookup(client: Client, name: str, value: str, source: str, throttle: Throttle | None,
             ) -> tuple[int | None, str | None, str | None, str | None]:
     """(customer id, status, error code, message): status None when resolved."""
     try:
-        payload, request_id = client.get_json(LOOKUP_PATH, params, throttle=throttle)
-        return parse_lookup(payload, request_id=request_id), None, None, None
+        return client.lookup_customer(name, value, source, throttle=throttle), None, None, None
     except CapnbError as exc:
         failure = failure_fields(exc)
         return None, failure["status"], failure["error_code"], failure["error_message"]
@@ -113,8 +111,7 @@ def resolve_identifiers(client: Client, values: Any, identifier_name: str, *,
     texts = list(distinct)
 
     def one(text: str) -> tuple[int | None, str | None, str | None, str | None]:
-        return _lookup(client, {"source": source, "identifierName": name,
-                                "identifierValue": text}, throttle)
+        return _lookup(client, name, text, source, throttle)
 
     if texts:
         with ThreadPoolExecutor(max(1, min(workers, len(texts))),
