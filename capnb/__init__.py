@@ -14,7 +14,8 @@ import logging
 from capnb._version import __version__
 from capnb.api.auth import BasicAuth, OAuth
 from capnb.api.client import Client, connect
-from capnb.api.parse import parse_action_summary, parse_promotion
+from capnb.api.promotion import parse_promotion
+from capnb.api.summary import parse_action_summary
 from capnb.errors import (
     ApiError,
     AuthenticationError,

@@ -17,14 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capnb.api.parse import (
-    frames_from_rows,
-    parse_action_summary,
-    parse_promotion,
-    raise_for_envelope,
-    summary_rows,
-    unwrap_summary,
-)
+from capnb.api.envelope import raise_for_envelope, unwrap_summary
+from capnb.api.promotion import parse_promotion
+from capnb.api.summary import frames_from_rows, parse_action_summary, summary_rows
 from capnb.errors import (
     ApiError,
     BadRequest,

@@ -4,7 +4,7 @@
 the api_gateway ``GET /api_gateway/loyalty/v1/programs/promotions/list`` -> its promotion
 objects and ``pageDetails`` (:func:`parse_promotion_page`), and promotion objects -> one row per
 promotion (:func:`promotion_list_frame`). Each promotion object has the shape of the
-promotion-by-id answer, so :func:`capnb.api.parse.parse_promotion` reads its restrictions.
+promotion-by-id answer, so :func:`capnb.api.promotion.parse_promotion` reads its restrictions.
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capnb.api.parse import (
-    _bad,
-    _bool,
-    _float,
-    _frame,
-    _int,
-    _item,
-    _ms,
-    _records,
-    _str,
-    _tag,
-    raise_for_envelope,
+from capnb.api._coerce import (
+    as_bool,
+    as_epoch_ms,
+    as_float,
+    as_int,
+    as_str,
+    bad_value,
+    keep_item,
+    records,
+    tag_request_id,
 )
+from capnb.api._frames import rows_frame
+from capnb.api.envelope import raise_for_envelope
 from capnb.errors import ApiError, ResponseFormatError
 from capnb.schema import PROGRAM_COLUMNS, PROMOTION_LIST_COLUMNS
 
@@ -52,7 +52,7 @@ class PromotionPage:
 def _body(payload: Any, request_id: str | None) -> dict[str, Any]:
     raise_for_envelope(payload, request_id=request_id)
     if not isinstance(payload, dict):
-        _bad("body: expected a JSON object", payload)
+        bad_value("body: expected a JSON object", payload)
     return payload
 
 
@@ -72,18 +72,18 @@ def parse_programs(payload: Any, *, request_id: str | None = None) -> pd.DataFra
     """
     try:
         body = _body(payload, request_id)
-        rows = [(_int(p.get("programId", p.get("id")), "programId"),
-                 _str(p.get("programName", p.get("name")), "programName"),
-                 _str(p.get("programDescription", p.get("description")), "programDescription"),
-                 _float(p.get("pointsToCurrencyRatio"), "pointsToCurrencyRatio"),
-                 _bool(p.get("default", p.get("isDefault")), "default"),
-                 list(_records(p.get("partnerPrograms"), "partnerPrograms")))
-                for p in _records(body.get("data"), "data")
-                if type(p) is dict or _item(p, "data")]
+        rows = [(as_int(p.get("programId", p.get("id")), "programId"),
+                 as_str(p.get("programName", p.get("name")), "programName"),
+                 as_str(p.get("programDescription", p.get("description")), "programDescription"),
+                 as_float(p.get("pointsToCurrencyRatio"), "pointsToCurrencyRatio"),
+                 as_bool(p.get("default", p.get("isDefault")), "default"),
+                 list(records(p.get("partnerPrograms"), "partnerPrograms")))
+                for p in records(body.get("data"), "data")
+                if type(p) is dict or keep_item(p, "data")]
     except (ResponseFormatError, ApiError) as exc:
-        _tag(exc, request_id)
+        tag_request_id(exc, request_id)
         raise
-    return _frame(rows, PROGRAM_COLUMNS)
+    return rows_frame(rows, PROGRAM_COLUMNS)
 
 
 def parse_promotion_page(payload: Any, *, request_id: str | None = None) -> PromotionPage:
@@ -99,17 +99,17 @@ def parse_promotion_page(payload: Any, *, request_id: str | None = None) -> Prom
     """
     try:
         body = _body(payload, request_id)
-        items = [p for p in _records(body.get("data"), "data")
-                 if type(p) is dict or _item(p, "data")]
+        items = [p for p in records(body.get("data"), "data")
+                 if type(p) is dict or keep_item(p, "data")]
         details = body.get("pageDetails") or {}
         if not isinstance(details, dict):
-            _bad("pageDetails: expected an object", details)
-        page = PromotionPage(items, _int(details.get("pageNumber"), "pageNumber"),
-                             _int(details.get("pageSize"), "pageSize"),
-                             _int(details.get("pageCount"), "pageCount"),
-                             _int(details.get("totalEntries"), "totalEntries"))
+            bad_value("pageDetails: expected an object", details)
+        page = PromotionPage(items, as_int(details.get("pageNumber"), "pageNumber"),
+                             as_int(details.get("pageSize"), "pageSize"),
+                             as_int(details.get("pageCount"), "pageCount"),
+                             as_int(details.get("totalEntries"), "totalEntries"))
     except (ResponseFormatError, ApiError) as exc:
-        _tag(exc, request_id)
+        tag_request_id(exc, request_id)
         raise
     return page
 
@@ -130,11 +130,13 @@ def promotion_list_frame(items: Sequence[dict[str, Any]]) -> pd.DataFrame:
     ResponseFormatError
         A value of the wrong type.
     """
-    rows = [(_int(p.get("id", p.get("promotionId")), "id"), _int(p.get("programId"), "programId"),
-             _str(p.get("name"), "name"), _str(p.get("pointsOfferType"), "pointsOfferType"),
-             _str(p.get("promotionStatus"), "promotionStatus"),
-             _bool(p.get("isActive"), "isActive"),
-             _ms(p.get("startDate"), "startDate"), _ms(p.get("endDate"), "endDate"),
-             _str(p.get("identifier"), "identifier")) for p in items]
+    rows = [(as_int(p.get("id", p.get("promotionId")), "id"),
+             as_int(p.get("programId"), "programId"),
+             as_str(p.get("name"), "name"), as_str(p.get("pointsOfferType"), "pointsOfferType"),
+             as_str(p.get("promotionStatus"), "promotionStatus"),
+             as_bool(p.get("isActive"), "isActive"),
+             as_epoch_ms(p.get("startDate"), "startDate"),
+             as_epoch_ms(p.get("endDate"), "endDate"),
+             as_str(p.get("identifier"), "identifier")) for p in items]
     rows = [r[:6] + tuple(np.nan if v is None else v for v in r[6:8]) + r[8:] for r in rows]
-    return _frame(rows, PROMOTION_LIST_COLUMNS)
+    return rows_frame(rows, PROMOTION_LIST_COLUMNS)

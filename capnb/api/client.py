@@ -27,9 +27,11 @@ from urllib3.exceptions import TimeoutError as _Urllib3Timeout
 from capnb._version import __version__
 from capnb.api.auth import OAUTH_HEADER, TOKEN_PATH, Auth, BasicAuth, OAuth
 from capnb.api.catalog import parse_programs, parse_promotion_page, promotion_list_frame
+from capnb.api.envelope import raise_for_envelope
 from capnb.api.lookup import parse_lookup, parse_v2_action_summary
-from capnb.api.parse import parse_action_summary, parse_promotion, raise_for_envelope
+from capnb.api.promotion import parse_promotion
 from capnb.api.promotion_data import promotion_data_rows, usage_frame
+from capnb.api.summary import parse_action_summary
 from capnb.config import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_BACKOFF,

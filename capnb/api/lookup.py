@@ -9,10 +9,10 @@ with offsets, totals as numbers, ``rewards[] {rewardSeriesId, numberOfTimesIssue
 lastIssuedOn}`` and ``badges[] {badgeSeriesId, ...}`` next to (or instead of) ``incentives[]``,
 and alternate currencies as ``{alternateCurrencyName, alternateCurrencySubDetails: [...]}``
 (also spelled ``alternateCurrenciesSubDetails``). :func:`normalise_v2_summary` rewrites it into
-the v3 object so that :func:`capnb.api.parse.summary_rows` does the rest: rewards become incentive
-rows with action ``REWARD``, badges ``BADGES``, and each currency one row whose totals are the
-sums over its sub-details that record issuance (types ``REDEEMED``, ``EXPIRED``, ``REVERSED``
-and ``RETURNED`` are left out), with the latest ``lastIssuedOn``.
+the v3 object so that :func:`capnb.api.summary.summary_rows` does the rest: rewards become
+incentive rows with action ``REWARD``, badges ``BADGES``, and each currency one row whose totals
+are the sums over its sub-details that record issuance (types ``REDEEMED``, ``EXPIRED``,
+``REVERSED`` and ``RETURNED`` are left out), with the latest ``lastIssuedOn``.
 """
 
 from __future__ import annotations
@@ -20,18 +20,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from capnb.api.parse import (
-    _bad,
-    _float,
-    _int,
-    _item,
-    _ms,
-    _records,
-    _str,
-    _tag,
-    build_action_summary,
-    raise_for_envelope,
+from capnb.api._coerce import (
+    as_epoch_ms,
+    as_float,
+    as_int,
+    as_str,
+    bad_value,
+    keep_item,
+    records,
+    tag_request_id,
 )
+from capnb.api.envelope import raise_for_envelope
+from capnb.api.summary import build_action_summary
 from capnb.errors import ApiError, ResponseFormatError
 from capnb.models import ActionSummary
 
@@ -57,16 +57,16 @@ def parse_lookup(payload: Any, *, request_id: str | None = None) -> int:
     try:
         raise_for_envelope(payload, request_id=request_id)
         if not isinstance(payload, dict):
-            _bad("lookup: expected a JSON object", payload)
+            bad_value("lookup: expected a JSON object", payload)
         body = payload.get("data") if isinstance(payload.get("data"), dict) else payload
         entity = body.get("entity", body.get("customerId"))
         if isinstance(entity, dict):
             entity = entity.get("id", entity.get("customerId"))
-        customer_id = _int(entity, "entity")
+        customer_id = as_int(entity, "entity")
         if customer_id is None or customer_id <= 0:
-            _bad("lookup: no customer id in entity", payload)
+            bad_value("lookup: no customer id in entity", payload)
     except (ResponseFormatError, ApiError) as exc:
-        _tag(exc, request_id)
+        tag_request_id(exc, request_id)
         raise
     return customer_id
 
@@ -76,16 +76,16 @@ def _currency(item: Mapping[str, Any]) -> dict[str, Any]:
         return dict(item)  # already the v3 shape
     subs = item.get("alternateCurrencySubDetails", item.get("alternateCurrenciesSubDetails"))
     total, times, last, seen = 0.0, 0, None, False
-    for sub in _records(subs, "alternateCurrencySubDetails", single_ok=True):
-        if type(sub) is not dict and not _item(sub, "alternateCurrencySubDetails"):
+    for sub in records(subs, "alternateCurrencySubDetails", single_ok=True):
+        if type(sub) is not dict and not keep_item(sub, "alternateCurrencySubDetails"):
             continue
-        kind = _str(sub.get("alternateCurrencyType"), "alternateCurrencyType")
+        kind = as_str(sub.get("alternateCurrencyType"), "alternateCurrencyType")
         if kind is not None and kind.upper() in _NOT_ISSUED:
             continue
         seen = True
-        total += _float(sub.get("totalIssued"), "totalIssued") or 0.0
-        times += _int(sub.get("numberOfTimesIssued"), "numberOfTimesIssued") or 0
-        stamp = _ms(sub.get("lastIssuedOn"), "lastIssuedOn")
+        total += as_float(sub.get("totalIssued"), "totalIssued") or 0.0
+        times += as_int(sub.get("numberOfTimesIssued"), "numberOfTimesIssued") or 0
+        stamp = as_epoch_ms(sub.get("lastIssuedOn"), "lastIssuedOn")
         if stamp is not None and (last is None or stamp > last):
             last = stamp
     return {"currencyName": item.get("alternateCurrencyName"),
@@ -95,27 +95,27 @@ def _currency(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def normalise_v2_summary(obj: Mapping[str, Any]) -> dict[str, Any]:
     """Rewrite a v2 summary object into the v3 one (``entityId``, ``incentives``, flat
-    ``alternateCurrencies``); values are checked later by :func:`capnb.api.parse.summary_rows`.
+    ``alternateCurrencies``); values are checked later by :func:`capnb.api.summary.summary_rows`.
 
     >>> normalise_v2_summary({"customerId": 7, "rewards": [{"rewardSeriesId": "9",
     ...     "numberOfTimesIssued": 2, "lastIssuedOn": None}]})["incentives"][0]["action"]
     'REWARD'
     """
     if not isinstance(obj, Mapping):
-        _bad("summary: expected an object", obj)
-    incentives = list(_records(obj.get("incentives"), "incentives"))
+        bad_value("summary: expected an object", obj)
+    incentives = list(records(obj.get("incentives"), "incentives"))
     for key, action, id_key in _BENEFIT_LISTS:
-        for item in _records(obj.get(key), key):
-            if type(item) is not dict and not _item(item, key):
+        for item in records(obj.get(key), key):
+            if type(item) is not dict and not keep_item(item, key):
                 continue
             count = item.get("numberOfTimesIssued", item.get("actionIssuedCount"))
             incentives.append({"activityId": item.get("activityId"), "action": action,
                                "actionId": item.get(id_key, item.get("actionId")),
                                "actionIssuedCount": count,
                                "lastIssuedOn": item.get("lastIssuedOn")})
-    currencies = [_currency(item) for item in _records(obj.get("alternateCurrencies"),
+    currencies = [_currency(item) for item in records(obj.get("alternateCurrencies"),
                                                         "alternateCurrencies")
-                  if type(item) is dict or _item(item, "alternateCurrencies")]
+                  if type(item) is dict or keep_item(item, "alternateCurrencies")]
     customer = obj.get("entityId")
     return {"orgId": obj.get("orgId"),
             "entityId": obj.get("customerId") if customer is None else customer,
@@ -131,7 +131,7 @@ def parse_v2_action_summary(payload: Any, *, request_id: str | None = None) -> A
     -------
     ActionSummary
         ``incentives`` (rewards, badges and other incentive actions), ``points`` and
-        ``alternate_currencies`` with the columns of :func:`capnb.api.parse.frames_from_rows`;
+        ``alternate_currencies`` with the columns of :func:`capnb.api.summary.frames_from_rows`;
         ``customer_id`` from ``customerId``; ``empty`` when nothing was issued or warning 8116
         came; ``raw`` is the v2 object as received.
 

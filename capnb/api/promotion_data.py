@@ -16,17 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capnb.api.parse import (
-    _bad,
-    _float,
-    _frame,
-    _int,
-    _item,
-    _records,
-    _str,
-    _tag,
-    raise_for_envelope,
+from capnb.api._coerce import (
+    as_float,
+    as_int,
+    as_str,
+    bad_value,
+    keep_item,
+    records,
+    tag_request_id,
 )
+from capnb.api._frames import rows_frame
+from capnb.api.envelope import raise_for_envelope
 from capnb.errors import ApiError, ResponseFormatError
 from capnb.restrictions import legacy_limit, restriction_for_kpi
 from capnb.schema import PROMOTION_USAGE_COLUMNS
@@ -42,45 +42,45 @@ def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:
             value = body[key]
             if isinstance(value, dict):  # {"data": {"customerId", "promotions": [...]}}
                 return _entries(value)
-            return [p for p in _records(value, key) if type(p) is dict or _item(p, key)]
+            return [p for p in records(value, key) if type(p) is dict or keep_item(p, key)]
     return []
 
 
 def _rows(entry: dict[str, Any], customer: int | None) -> list[tuple[Any, ...]]:
-    program = _int(entry.get("programId"), "programId")
-    promotion = _int(entry.get("promotionId", entry.get("id")), "promotionId")
-    head = (_int(entry.get("customerId"), "customerId") or customer, program, promotion)
+    program = as_int(entry.get("programId"), "programId")
+    promotion = as_int(entry.get("promotionId", entry.get("id")), "promotionId")
+    head = (as_int(entry.get("customerId"), "customerId") or customer, program, promotion)
     rows = []
     families = entry.get("promotionRestriction", entry.get("promotionRestrictions")) or {}
     if not isinstance(families, dict):
-        _bad("promotionRestriction: expected an object", families)
+        bad_value("promotionRestriction: expected an object", families)
     for family in _FAMILIES:
         key = f"{family}Restrictions"
-        for item in _records(families.get(key), key, single_ok=True):
-            if type(item) is not dict and not _item(item, key):
+        for item in records(families.get(key), key, single_ok=True):
+            if type(item) is not dict and not keep_item(item, key):
                 continue
-            kpi, on = _str(item.get("kpi"), "kpi"), _str(item.get("limitOn"), "limitOn")
-            limit = _float(item.get("maxLimit"), "maxLimit")
-            usage = None if on == "EVENT" else _float(item.get("currentCustomerUsage"),
+            kpi, on = as_str(item.get("kpi"), "kpi"), as_str(item.get("limitOn"), "limitOn")
+            limit = as_float(item.get("maxLimit"), "maxLimit")
+            usage = None if on == "EVENT" else as_float(item.get("currentCustomerUsage"),
                                                       "currentCustomerUsage")
             known = restriction_for_kpi(family, kpi, on)
             rows.append((*head, family, known.name if known else None, kpi, on,
-                         _str(item.get("type"), "type"),
-                         _str(item.get("periodUnit"), "periodUnit"), limit, limit == -1,
+                         as_str(item.get("type"), "type"),
+                         as_str(item.get("periodUnit"), "periodUnit"), limit, limit == -1,
                          usage, "promotionRestriction"))
     limits = entry.get("limits") or {}
     used = entry.get("customerUsage") or {}
     if not isinstance(limits, dict) or not isinstance(used, dict):
-        _bad("limits/customerUsage: expected objects", entry)
+        bad_value("limits/customerUsage: expected objects", entry)
     for name, raw in limits.items():
         legacy = legacy_limit(name)
         if legacy is None:
             continue
-        value = _float(raw, f"limits.{name}")
+        value = as_float(raw, f"limits.{name}")
         if not value:  # 0 or null: not configured
             continue
         usage_key, on = legacy.usage_field, legacy.restriction.limit_on
-        usage = _float(used.get(usage_key), usage_key) if usage_key else None
+        usage = as_float(used.get(usage_key), usage_key) if usage_key else None
         rows.append((*head, "limits", name, None, on, None, None, value, value == -1, usage,
                      "limits"))
     return rows
@@ -127,11 +127,11 @@ def promotion_data_rows(payload: Any, *, customer_id: int | None = None,
     try:
         raise_for_envelope(payload, request_id=request_id)
         if not isinstance(payload, dict):
-            _bad("body: expected a JSON object", payload)
-        customer = _int(payload.get("customerId"), "customerId") or customer_id
+            bad_value("body: expected a JSON object", payload)
+        customer = as_int(payload.get("customerId"), "customerId") or customer_id
         rows = [row for entry in _entries(payload) for row in _rows(entry, customer)]
     except (ResponseFormatError, ApiError) as exc:
-        _tag(exc, request_id)
+        tag_request_id(exc, request_id)
         raise
     return [r[:9] + (np.nan if r[9] is None else r[9], r[10],
                      np.nan if r[11] is None else r[11], r[12]) for r in rows]
@@ -139,4 +139,4 @@ def promotion_data_rows(payload: Any, *, customer_id: int | None = None,
 
 def usage_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     """A ``PROMOTION_USAGE_COLUMNS`` frame of :func:`promotion_data_rows` rows."""
-    return _frame(rows, PROMOTION_USAGE_COLUMNS)
+    return rows_frame(rows, PROMOTION_USAGE_COLUMNS)
