@@ -1,65 +1,40 @@
-"""``Client``: HTTP connection pool, timeouts, retries, and translation of responses into results
-or errors.
+"""``Client``: one Capillary cluster (or the sandbox), one typed method per endpoint; ``connect``.
 
-This is the only module that does HTTP. It uses urllib3 (the transport under requests) directly:
-requests' per-request session machinery cost 3.0 ms of CPU per summary against 1.3 ms for
-urllib3 on this project's 2-core machines, and cohort fetches are CPU-bound on the client.
-urllib3's exceptions are translated here, once.
+Each method checks its arguments (:mod:`capnb.validation`) before any request, builds the
+request's path and parameters, sends it through the :class:`~capnb.api.transport.Transport`
+(pool, retries, error translation) and hands the body to the endpoint's parser. The fetch layer
+calls :meth:`Client.fetch_summary_payload`, :meth:`Client.lookup_customer` and
+:meth:`Client.customer_promotion_usage_rows` with a :class:`Throttle`; request parameters are
+built here only.
 """
 
 from __future__ import annotations
 
-import email.utils
-import json
-import logging
-import random
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Any
 
-import certifi
-import urllib3
-from urllib3.exceptions import HTTPError as _Urllib3Error
-from urllib3.exceptions import TimeoutError as _Urllib3Timeout
-
-from capnb._version import __version__
-from capnb.api.auth import OAUTH_HEADER, TOKEN_PATH, Auth, BasicAuth, OAuth
+from capnb.api.auth import Auth, BasicAuth, OAuth
 from capnb.api.catalog import parse_programs, parse_promotion_page, promotion_list_frame
-from capnb.api.envelope import raise_for_envelope
 from capnb.api.lookup import parse_lookup, parse_v2_action_summary
 from capnb.api.promotion import parse_promotion
 from capnb.api.promotion_data import promotion_data_rows, usage_frame
 from capnb.api.summary import parse_action_summary
+from capnb.api.transport import Throttle, Transport
 from capnb.config import (
     DEFAULT_BACKOFF,
-    DEFAULT_MAX_BACKOFF,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     DEFAULT_WORKERS,
     is_loopback,
-    resolve_host,
     settings_from_env,
 )
-from capnb.errors import (
-    ApiError,
-    AuthenticationError,
-    ConfigError,
-    RateLimited,
-    ResponseFormatError,
-    ServerError,
-    TransportError,
-    ValidationError,
-    api_error_class,
-)
+from capnb.errors import ConfigError, ValidationError
 from capnb.models import ActionSummary, Promotion
 from capnb.validation import (
     check_activity_id,
     check_id,
     check_identifier,
     check_identifier_name,
-    check_non_negative_int,
     check_positive_number,
 )
 
@@ -68,10 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Client", "Throttle", "connect"]
 
-log = logging.getLogger("capnb")
-
-RETRYABLE_STATUSES = frozenset({429, 461, 500, 502, 503, 504, 521})
-REQUEST_ID_HEADER = "X-Cap-Requestid"
 SUMMARY_PATH = "/v3/customers/{customer_id}/customerPromotionDetails/actionSummary"
 PROMOTION_PATH = "/api_gateway/loyalty/v1/programs/{program_id}/promotions/{promotion_id}/get"
 LOOKUP_PATH = "/v2/customers/lookup"
@@ -81,22 +52,6 @@ PROGRAMS_PATH = "/v2/organization/programs"
 PROMOTION_LIST_PATH = "/api_gateway/loyalty/v1/programs/promotions/list"
 MAX_PAGES = 10_000
 """Safety stop for list endpoints whose pages never run out."""
-
-
-class Throttle(Protocol):
-    """What a rate limiter offers the client: one permit per HTTP attempt, news of each 429."""
-
-    def acquire(self) -> None: ...
-
-    def on_rate_limited(self, retry_after: float | None) -> None: ...
-
-
-@dataclass(frozen=True)
-class _Response:
-    status: int
-    reason: str
-    headers: Mapping[str, str]
-    content: bytes
 
 
 class Client:
@@ -116,6 +71,8 @@ class Client:
     user_agent : str, optional
     pool_size : int
         Keep-alive connections kept open, at least the number of threads sharing the client.
+    backoff : float
+        Base of the exponential backoff between retries, in seconds.
 
     Examples
     --------
@@ -137,24 +94,39 @@ class Client:
         if not isinstance(auth, Auth):
             raise ConfigError("auth must be capnb.BasicAuth or capnb.OAuth, got "
                               f"{type(auth).__name__}")
-        self.base_url = resolve_host(host)
         self.auth = auth
-        self.timeout = float(check_positive_number("timeout", timeout))
-        self.max_retries = check_non_negative_int("max_retries", max_retries)
-        self.backoff = float(check_positive_number("backoff", backoff))
-        self.user_agent = user_agent or f"capnb/{__version__}"
-        self.pool_size = int(check_positive_number("pool_size", pool_size, integer=True))
-        # Retries are ours (below); urllib3 only follows redirects, and drops the credentials
-        # (Authorization and the OAuth header) when a redirect leaves the original host.
-        redirects = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5,
-                                  raise_on_redirect=False, remove_headers_on_redirect=[
-                                      "Authorization", "Cookie", "Proxy-Authorization",
-                                      OAUTH_HEADER])
-        self._pool = urllib3.PoolManager(
-            num_pools=4, maxsize=self.pool_size, retries=redirects,
-            timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
-            ca_certs=certifi.where(), cert_reqs="CERT_REQUIRED",
-            headers={"User-Agent": self.user_agent, "Accept": "application/json"})
+        self._transport = Transport(host, timeout=timeout, max_retries=max_retries,
+                                    user_agent=user_agent, pool_size=pool_size, backoff=backoff)
+
+    @property
+    def base_url(self) -> str:
+        """The cluster's base URL, without trailing slash."""
+        return self._transport.base_url
+
+    @property
+    def timeout(self) -> float:
+        """Seconds for connecting and for each read."""
+        return self._transport.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt of a request."""
+        return self._transport.max_retries
+
+    @property
+    def backoff(self) -> float:
+        """Base of the exponential backoff between retries, in seconds."""
+        return self._transport.backoff
+
+    @property
+    def user_agent(self) -> str:
+        """The ``User-Agent`` header sent with every request."""
+        return self._transport.user_agent
+
+    @property
+    def pool_size(self) -> int:
+        """Keep-alive connections kept open."""
+        return self._transport.pool_size
 
     @property
     def is_loopback(self) -> bool:
@@ -172,7 +144,7 @@ class Client:
 
     def close(self) -> None:
         """Close pooled connections."""
-        self._pool.clear()
+        self._transport.close()
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -333,131 +305,9 @@ class Client:
     def get_json(self, path: str, params: Mapping[str, Any] | None = None, *,
                  throttle: Throttle | None = None) -> tuple[dict[str, Any], str | None]:
         """GET ``path`` with auth, retries and error translation; return ``(json, request_id)``."""
-        renewed = False
-        attempt = 0
-        while True:
-            headers = self.auth.headers(self._generate_token)
-            if throttle is not None:
-                throttle.acquire()
-            try:
-                response = self._send("GET", path, params=params, headers=headers)
-            except TransportError as exc:
-                if attempt >= self.max_retries:
-                    raise
-                attempt += 1
-                self._sleep_before_retry(attempt, None, str(exc))
-                continue
-            status = response.status
-            request_id = response.headers.get(REQUEST_ID_HEADER)
-            if status == 401 and not renewed and self.auth.renew_after_401(headers):
-                renewed = True
-                continue
-            if status in RETRYABLE_STATUSES and attempt < self.max_retries:
-                retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-                if status == 429 and throttle is not None:
-                    throttle.on_rate_limited(retry_after)
-                attempt += 1
-                self._sleep_before_retry(attempt, retry_after, f"HTTP {status}", request_id)
-                continue
-            try:
-                return self._decode(response, request_id), request_id
-            except (ResponseFormatError, ServerError, RateLimited) as exc:
-                # A 2xx whose body is cut short, is a proxy's HTML page, or reports a server-side
-                # failure in its envelope is as transient as a 5xx.
-                if not 200 <= status < 300 or attempt >= self.max_retries:
-                    raise
-                attempt += 1
-                self._sleep_before_retry(attempt, None, type(exc).__name__, request_id)
-
-    def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-              headers: Mapping[str, str] | None = None,
-              json_body: Any = None) -> _Response:
-        url = self.base_url + path + (f"?{urlencode(params)}" if params else "")
-        request_headers = {**self._pool.headers, **(headers or {})}
-        body = None
-        if json_body is not None:
-            body = json.dumps(json_body).encode()
-            request_headers["Content-Type"] = "application/json"
-        started = time.perf_counter()
-        try:
-            raw = self._pool.request(method, url, body=body, headers=request_headers,
-                                     preload_content=True)
-        except _Urllib3Error as exc:
-            reason = getattr(exc, "reason", None) or exc
-            if isinstance(reason, _Urllib3Timeout):
-                raise TransportError(f"{method} {path} timed out after {self.timeout:g} s") from exc
-            raise TransportError(f"{method} {path} failed: {type(reason).__name__}") from exc
-        response = _Response(raw.status, raw.reason or "", raw.headers, raw.data or b"")
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %s in %.0f ms (request id %s)", method, path, response.status,
-                      (time.perf_counter() - started) * 1000,
-                      response.headers.get(REQUEST_ID_HEADER))
-        return response
-
-    def _sleep_before_retry(self, attempt: int, retry_after: float | None, reason: str,
-                            request_id: str | None = None) -> None:
-        if retry_after is not None:
-            delay = min(retry_after, DEFAULT_MAX_BACKOFF)
-        else:
-            delay = random.uniform(0, min(DEFAULT_MAX_BACKOFF, self.backoff * 2 ** (attempt - 1)))
-        log.info("retry %d/%d in %.2f s after %s (request id %s)", attempt, self.max_retries,
-                 delay, reason, request_id)
-        time.sleep(delay)
-
-    def _decode(self, response: _Response, request_id: str | None) -> dict[str, Any]:
-        status = response.status
-        body = response.content
-        try:
-            payload = json.loads(body) if body else None
-        except (ValueError, UnicodeDecodeError):
-            payload = None
-        if 200 <= status < 300:
-            if not isinstance(payload, dict):
-                raise ResponseFormatError("expected a JSON object", http_status=status,
-                                          request_id=request_id, excerpt=_excerpt(body))
-            raise_for_envelope(payload, http_status=status, request_id=request_id)
-            return payload
-        if isinstance(payload, dict):
-            raise_for_envelope(payload, http_status=status, request_id=request_id)
-        error_class = api_error_class(None, status)
-        reason = response.reason or "error"
-        message = f"HTTP {status} {reason}"
-        if error_class is ApiError and 300 <= status < 400:
-            message = f"unexpected redirect (HTTP {status}); not followed with credentials"
-        raise error_class(message, code=None, http_status=status, request_id=request_id)
-
-    def _generate_token(self, client_key: str, client_secret: str) -> tuple[str, float]:
-        attempt = 0
-        while True:
-            try:
-                response = self._send("POST", TOKEN_PATH,
-                                      json_body={"key": client_key, "secret": client_secret})
-            except TransportError:
-                if attempt >= self.max_retries:
-                    raise
-                attempt += 1
-                self._sleep_before_retry(attempt, None, "token request failed")
-                continue
-            request_id = response.headers.get(REQUEST_ID_HEADER)
-            if response.status in RETRYABLE_STATUSES and attempt < self.max_retries:
-                attempt += 1
-                self._sleep_before_retry(
-                    attempt, _retry_after_seconds(response.headers.get("Retry-After")),
-                    f"HTTP {response.status} on token request", request_id)
-                continue
-            if response.status == 401:
-                raise AuthenticationError("OAuth client key or secret rejected", code=401,
-                                          http_status=401, request_id=request_id)
-            payload = self._decode(response, request_id)
-            data = payload.get("data")
-            token = data.get("accessToken") if isinstance(data, dict) else None
-            ttl = data.get("ttlSeconds") if isinstance(data, dict) else None
-            if not isinstance(token, str) or not token:
-                raise ResponseFormatError("token response has no data.accessToken",
-                                          http_status=response.status, request_id=request_id)
-            if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
-                ttl = 3600  # documented default lifetime
-            return token, float(ttl)
+        answer = self._transport.request_json("GET", path, params=params, auth=self.auth,
+                                              throttle=throttle)
+        return answer.payload, answer.request_id
 
 
 def _identifier_params(identifier_name: Any, identifier_value: Any, source: Any
@@ -465,26 +315,6 @@ def _identifier_params(identifier_name: Any, identifier_value: Any, source: Any
     return {"source": check_identifier("source", source),
             "identifierName": check_identifier_name(identifier_name),
             "identifierValue": check_identifier("identifier_value", identifier_value)}
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Parse ``Retry-After`` (seconds or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _excerpt(body: bytes, limit: int = 120) -> str:
-    return body[:limit].decode("utf-8", errors="replace")
 
 
 def connect(environ: Mapping[str, str] | None = None, **client_kwargs: Any) -> Client:
