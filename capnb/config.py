@@ -1,6 +1,9 @@
-"""Configuration: cluster presets, defaults, and reading the environment.
+"""Configuration: cluster presets and host URLs, client defaults, and the connection settings.
 
-This is the only module that reads ``os.environ``.
+The connection settings are the ``CAPILLARY_*`` variables (:data:`ENV_VARIABLES`), read from
+``os.environ`` or a given mapping by :func:`settings_from_env` and nowhere else.
+(``CAPNB_PROGRESS`` and ``CI``, which decide whether progress bars show, are read by
+:mod:`capnb.fetch.progress`.)
 """
 
 from __future__ import annotations
