@@ -9,7 +9,8 @@ from pandas.testing import assert_frame_equal
 import capnb
 from capnb import fetch_cohort
 from capnb.errors import ValidationError
-from capnb.fetch.identifiers import read_identifiers, resolve_identifiers
+from capnb.fetch.identifiers import resolve_identifiers
+from capnb.fetch.inputs import read_identifiers
 from capnb.sandbox.v2 import identifier_of
 
 PROGRAM, GOLD_TIER = 3334, 1133601550
