@@ -198,6 +198,7 @@ def _check_max_age(max_age: Any) -> pd.Timedelta | None:
         raise ValidationError("max_age", f"must be a positive duration, got {max_age!r}")
     return age
 
+
 def _summary_fetcher(client: Client, program: int, promotion: int, activity: str | None,
                      limiter: RateLimiter | None) -> Callable[[int], SummaryAnswer]:
     """The pool's task: one customer's summary; errors are left to the pool to record."""
