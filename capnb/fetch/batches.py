@@ -1,7 +1,7 @@
 """Customers' outcomes turned into compact frames as they come: one store batch (or, without a
 store, one in-memory frame per table) every ``BATCH_CUSTOMERS`` customers or ``BATCH_SECONDS``.
 
-Batching bounds both what an interrupt or a crash can lose and the memory a long fetch holds.
+Batching bounds what an interrupt or a crash can lose and keeps what a long fetch holds compact.
 """
 
 from __future__ import annotations
