@@ -36,10 +36,11 @@ from capnb.errors import (
     TransportError,
     ValidationError,
 )
-from capnb.fetch.cohort import Cohort, FetchInterrupted, fetch_cohort
+from capnb.fetch.cohort import Cohort, FetchInterrupted
 from capnb.fetch.exact_usage import ExactUsage, fetch_exact_usage
 from capnb.fetch.ratelimit import RateLimiter
 from capnb.fetch.store import Store
+from capnb.fetch.summaries import fetch_cohort
 from capnb.models import ActionSummary, ApiWarning, Promotion
 
 logging.getLogger("capnb").addHandler(logging.NullHandler())

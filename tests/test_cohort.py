@@ -10,9 +10,10 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import capnb
-from capnb.fetch.cohort import Cohort, FetchInterrupted, fetch_cohort
+from capnb.fetch.cohort import Cohort, FetchInterrupted
 from capnb.fetch.ratelimit import RateLimiter
 from capnb.fetch.store import Store
+from capnb.fetch.summaries import fetch_cohort
 from capnb.schema import CURRENCY_COLUMNS, CUSTOMER_COLUMNS, INCENTIVE_COLUMNS, POINTS_COLUMNS
 
 

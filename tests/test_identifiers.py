@@ -9,11 +9,13 @@ from pandas.testing import assert_frame_equal
 import capnb
 from capnb import fetch_cohort
 from capnb.errors import ValidationError
-from capnb.fetch.identifiers import read_identifiers, resolve_identifiers
+from capnb.fetch.identifiers import resolve_identifiers
+from capnb.fetch.inputs import read_identifiers
 from capnb.sandbox.v2 import identifier_of
 
 PROGRAM, GOLD_TIER = 3334, 1133601550
 LOOKUP_ROUTE = "/v2/customers/lookup"
+SUMMARY_ROUTE = "/v3/customers/{customerId}/customerPromotionDetails/actionSummary"
 
 
 def test_cohort_from_a_csv_of_mobile_numbers(sandbox, tmp_path):
@@ -54,11 +56,22 @@ def test_other_identifiers(sandbox, name):
 
 def test_identifiers_mapping_to_one_customer_are_fetched_once(sandbox):
     customer = sandbox.data.customer_ids[1]
+    sandbox.reset_stats()
     with capnb.connect(sandbox.environ()) as client:
         found, problems = resolve_identifiers(
             client, [identifier_of(customer, "mobile"), identifier_of(customer, "id")], "mobile")
     # the id is not a mobile number: it does not resolve as one
     assert found == [customer] and problems["status"].tolist() == ["not_found"]
+    assert sandbox.stats()["by_path"] == {LOOKUP_ROUTE: 2}
+    # two spellings of one email: each looked up once, the customer's summary fetched once
+    email = identifier_of(customer, "email")
+    sandbox.reset_stats()
+    with capnb.connect(sandbox.environ()) as client:
+        cohort = fetch_cohort(client, [email, email.upper(), email], PROGRAM, GOLD_TIER,
+                              identifier="email", progress=False)
+    stats = sandbox.stats()
+    assert stats["by_path"] == {LOOKUP_ROUTE: 2, SUMMARY_ROUTE: 1} and stats["requests"] == 3
+    assert cohort.customers["customer_id"].tolist() == [customer] and cohort.requests == 1
 
 
 def test_bad_identifier_name_is_rejected_before_any_request(scripted):

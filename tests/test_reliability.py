@@ -15,8 +15,9 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import capnb
-from capnb.fetch.cohort import Cohort, fetch_cohort
+from capnb.fetch.cohort import Cohort
 from capnb.fetch.store import Store
+from capnb.fetch.summaries import fetch_cohort
 from capnb.sandbox import FAULT_KINDS, FaultPlan, Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +100,7 @@ FETCH_SCRIPT = textwrap.dedent("""
     client = capnb.Client(url, capnb.BasicAuth(capnb.sandbox.SANDBOX_TILL_ID,
                                                capnb.sandbox.SANDBOX_PASSWORD))
     ids = capnb.sandbox.SandboxData(customers=2000).customer_ids
-    capnb.fetch.cohort.BATCH_CUSTOMERS = 50  # small batches: kills land between and inside writes
+    capnb.fetch.batches.BATCH_CUSTOMERS = 50  # small batches: kills land between and inside writes
     capnb.fetch_cohort(client, ids, int(program), int(promotion), workers=4,
                        store=capnb.Store(store, host_alias="sandbox"), progress=False)
 """)
@@ -136,12 +137,12 @@ def test_corrupted_store_file_is_refetched(sandbox, catalog, tmp_path):
     program, promotion = catalog["program_id"], catalog["promotions"][0]["id"]
     ids = list(catalog["customer_ids"][:300])
     store = Store(tmp_path / "store")
-    capnb.fetch.cohort.BATCH_CUSTOMERS, saved = 100, capnb.fetch.cohort.BATCH_CUSTOMERS
+    capnb.fetch.batches.BATCH_CUSTOMERS, saved = 100, capnb.fetch.batches.BATCH_CUSTOMERS
     try:
         first = fetch_cohort(capnb.connect(sandbox.environ()), ids, program, promotion, store=store,
                              progress=False)
     finally:
-        capnb.fetch.cohort.BATCH_CUSTOMERS = saved
+        capnb.fetch.batches.BATCH_CUSTOMERS = saved
     victim = sorted((store.path / "points").rglob("part-*.parquet"))[1]
     batch_customers = pd.read_parquet(victim)["customer_id"].nunique()
     victim.write_bytes(b"PAR1" + b"\0" * 100)  # garbage with a plausible header

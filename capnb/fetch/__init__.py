@@ -1,3 +1,6 @@
-"""Fetching many things at the platform's speed: input readers, the fan-out pool, the rate
-limiter, progress bars, the Parquet store, and the cohort, identifier and promotionData
-fetchers built on them. Imports the core and ``capnb.api``."""
+"""Fetching many things at the platform's speed; imports only the core and ``capnb.api``.
+
+``inputs`` reads ids and identifiers, ``pool`` fans work out over threads, ``ratelimit`` and
+``progress`` pace and show it, ``store`` keeps what was fetched, ``batches`` writes it as it
+comes. Built on them: ``summaries`` (``fetch_cohort``, giving a ``cohort.Cohort``),
+``identifiers`` (lookup of mobiles, emails...) and ``exact_usage`` (``promotionData``)."""

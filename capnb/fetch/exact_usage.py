@@ -2,14 +2,14 @@
 
 The action summary can only bound period-based caps (see :mod:`capnb.analysis.limits`); the
 ``promotionData`` endpoint reports each restriction's ``currentCustomerUsage`` per customer.
-:func:`fetch_exact_usage` collects it for a cohort (thread pool, shared rate limiter, progress
-bar, failures reported per customer); :func:`capnb.analysis.utilisation` with ``usage="exact"``
-and :func:`capnb.analysis.exact_utilisation` summarise it.
+:func:`fetch_exact_usage` collects it for a cohort through :func:`capnb.fetch.pool.fan_out`
+(bounded threads, shared rate limiter, progress bar, every failure reported per customer);
+:func:`capnb.analysis.utilisation` with ``usage="exact"`` and
+:func:`capnb.analysis.exact_utilisation` summarise it.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +17,11 @@ import pandas as pd
 
 from capnb.api.client import Client
 from capnb.api.promotion_data import usage_frame
-from capnb.errors import CapnbError, ValidationError, failure_fields
-from capnb.fetch.cohort import Cohort, _limiter_for, read_customer_ids
-from capnb.fetch.progress import progress_bar
-from capnb.fetch.ratelimit import RateLimiter
+from capnb.errors import ValidationError
+from capnb.fetch.cohort import Cohort
+from capnb.fetch.inputs import read_customer_ids
+from capnb.fetch.pool import Outcome, fan_out
+from capnb.fetch.ratelimit import RateLimiter, limiter_for
 from capnb.schema import CUSTOMER_COLUMNS, typed_frame
 from capnb.validation import check_id, check_positive_number
 
@@ -77,34 +78,31 @@ def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str |
     if isinstance(customer_ids, Cohort):
         customer_ids = customer_ids.fetched_customer_ids.astype("int64").tolist()
     ids, invalid = read_customer_ids(customer_ids)
-    limiter = _limiter_for(client, rate_limit)
+    limiter = limiter_for(rate_limit, loopback=client.is_loopback)
 
-    def one(customer: int) -> tuple[list[tuple[Any, ...]], dict[str, Any]]:
-        fetched_at = pd.Timestamp.now(tz="UTC")
-        outcome: dict[str, Any] = {"customer_id": customer, "fetched_at": fetched_at}
-        try:
-            rows, request_id = client.customer_promotion_usage_rows(customer, program,
-                                                                    throttle=limiter)
-        except CapnbError as exc:
-            return [], {**outcome, **failure_fields(exc)}
+    def fetch(customer: int) -> tuple[list[tuple[Any, ...]], str | None]:
+        rows, request_id = client.customer_promotion_usage_rows(customer, program,
+                                                                throttle=limiter)
         # rows are filed under the customer asked for, like fetch_cohort does
-        rows = [(customer, *row[1:]) for row in rows
-                if promotion is None or row[2] == promotion]
-        return rows, {**outcome, "status": "ok", "request_id": request_id}
+        return [(customer, *row[1:]) for row in rows
+                if promotion is None or row[2] == promotion], request_id
 
-    results: list[tuple[list[tuple[Any, ...]], dict[str, Any]]] = []
-    if ids:
-        bar = progress_bar(progress, len(ids), "promotionData", unit="customer")
-        try:
-            with ThreadPoolExecutor(min(workers, len(ids)),
-                                    thread_name_prefix="capnb-usage") as pool:
-                for result in pool.map(one, ids):
-                    results.append(result)
-                    bar.update()
-        finally:
-            bar.close()
-    usage = usage_frame([row for rows, _ in results for row in rows])
-    customers = typed_frame(pd.DataFrame([o for _, o in results],
-                                         columns=list(CUSTOMER_COLUMNS)), CUSTOMER_COLUMNS)
+    answers: dict[int, Outcome[int, tuple[list[tuple[Any, ...]], str | None]]] = {}
+    fan_out(ids, fetch, lambda outcome: answers.setdefault(outcome.item, outcome),
+            workers=workers, name="capnb-usage", progress=progress, description="promotionData",
+            unit="customer")
+    usage_rows: list[tuple[Any, ...]] = []
+    outcomes: list[dict[str, Any]] = []
+    for customer in ids:
+        answer = answers[customer]
+        outcome: dict[str, Any] = {"customer_id": customer, "fetched_at": answer.started_at}
+        if answer.error is not None:
+            outcomes.append({**outcome, **answer.failure()})
+            continue
+        rows, request_id = answer.result
+        usage_rows.extend(rows)
+        outcomes.append({**outcome, "status": "ok", "request_id": request_id})
+    customers = typed_frame(pd.DataFrame(outcomes, columns=list(CUSTOMER_COLUMNS)),
+                            CUSTOMER_COLUMNS)
     customers = typed_frame(pd.concat([customers, invalid], ignore_index=True), CUSTOMER_COLUMNS)
-    return ExactUsage(usage=usage, customers=customers)
+    return ExactUsage(usage=usage_frame(usage_rows), customers=customers)

@@ -1,8 +1,9 @@
-"""A client-side rate limiter shared by all workers of a cohort fetch.
+"""A client-side rate limiter shared by all workers of a fetch, and the default limit.
 
 Two rules together: permits are spaced at least ``60 / limit`` seconds apart (a smooth rate, no
 bursts), and a log of recent permits guarantees that no sliding window of ``window`` seconds holds
-more than ``limit`` of them. A 429 from the server pauses every worker.
+more than ``limit`` of them. A 429 from the server pauses every worker. :func:`limiter_for` turns
+a fetch's ``rate_limit`` argument into the limiter it means (or none).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 import time
 from collections import deque
 
+from capnb.config import DEFAULT_REMOTE_RATE_LIMIT
 from capnb.validation import check_positive_number
 
 # Requests leave here and reach the server a few milliseconds later, not always in the same
@@ -74,3 +76,16 @@ class RateLimiter:
             pause = retry_after if retry_after is not None else self._pause
             self._pause = min(60.0, self._pause * 2)
             self._paused_until = max(self._paused_until, self._clock() + pause)
+
+
+def limiter_for(rate_limit: float | RateLimiter | None, *, loopback: bool) -> RateLimiter | None:
+    """The limiter a fetch's ``rate_limit`` means: that ``RateLimiter``; ``None`` -> unlimited
+    for a ``loopback`` host (the sandbox), ``DEFAULT_REMOTE_RATE_LIMIT`` per minute otherwise;
+    ``float("inf")`` -> unlimited; a number -> that many requests per minute."""
+    if isinstance(rate_limit, RateLimiter):
+        return rate_limit
+    if rate_limit is None:
+        return None if loopback else RateLimiter(DEFAULT_REMOTE_RATE_LIMIT)
+    if rate_limit == float("inf"):
+        return None
+    return RateLimiter(check_positive_number("rate_limit", rate_limit))

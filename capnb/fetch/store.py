@@ -70,6 +70,11 @@ def host_key(base_url: str) -> str:
     return urlsplit(base_url).netloc or base_url
 
 
+def as_store(store: Store | str | os.PathLike[str]) -> Store:
+    """``store`` itself, or a ``Store`` at the path it names."""
+    return store if isinstance(store, Store) else Store(store)
+
+
 @dataclass(frozen=True)
 class StoredCohort:
     """What the store holds for one partition: the latest fetch of every customer."""
