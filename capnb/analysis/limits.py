@@ -3,7 +3,11 @@
 :func:`utilisation` summarises each restriction (derived from the action summaries, or exact from
 ``promotionData`` with ``usage="exact"``), :func:`customer_utilisation` gives it per customer,
 :func:`exact_utilisation` summarises ``promotionData`` item by item and :func:`derived_vs_exact`
-puts derived and exact side by side. Everything here is pure: no I/O.
+puts derived and exact side by side. Everything here is pure: no I/O. The work behind them is
+done by :mod:`~capnb.analysis.evaluate` (one restriction at a time, read from
+:mod:`capnb.restrictions`), :mod:`~capnb.analysis.measure` (the arithmetic),
+:mod:`~capnb.analysis.notes` (measurability and words) and :mod:`~capnb.analysis.exact` (the
+promotionData merge).
 
 What the action summary can tell
 --------------------------------
