@@ -29,6 +29,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from capnb.restrictions import LEGACY_LIMITS, documented
 from capnb.sandbox.data import Event, SandboxData, _quantity
 
 __all__ = [
@@ -47,27 +48,6 @@ NOT_FOUND_CODES = frozenset({8015, 8874, 2010})
 _IST = timezone(timedelta(hours=5, minutes=30))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OK_GATEWAY = {"code": 200, "message": "success"}
-
-# restriction name -> (kpi, limitOn) of promotionData
-_KPI = {
-    "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER": ("NUMBER_OF_ISSUALS", "CUSTOMER"),
-    "MAX_NUMBER_OF_EARNS_PER_CUSTOMER": ("NUMBER_OF_EARNS", "CUSTOMER"),
-    "MAX_POINTS_PER_EARN_PER_CUSTOMER": ("NUMBER_OF_POINTS", "EVENT"),
-    "MAX_NUMBER_OF_EARNS_PER_PROMOTION": ("NUMBER_OF_EARNS", "PROMOTION"),
-    "MAX_NUMBER_OF_EARN_PER_PROMOTION": ("NUMBER_OF_EARNS", "PROMOTION"),
-    "MAX_ALLOWED_POINTS_PER_CUSTOMER": ("NUMBER_OF_POINTS", "CUSTOMER"),
-    "MAX_ALLOWED_TIMES_PER_CUSTOMER": ("NUMBER_OF_TIMES", "CUSTOMER"),
-    "MAX_ALLOWED_POINTS_PER_EVENT": ("NUMBER_OF_POINTS", "EVENT"),
-    "MAX_ALLOWED_POINTS_PER_PROMOTION": ("NUMBER_OF_POINTS", "PROMOTION"),
-    "MAX_ALLOWED_TIMES_PER_PROMOTION": ("NUMBER_OF_TIMES", "PROMOTION"),
-    "MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER": ("NUMBER_OF_REDEMPTIONS_PER_EARN", "CUSTOMER"),
-}
-_PROMOTION_QUANTITY = {"NUMBER_OF_POINTS": "points", "NUMBER_OF_TIMES": "events",
-                       "NUMBER_OF_EARNS": "earns"}
-_LEGACY_TO_NAME = {"pointsPerCustomer": "MAX_ALLOWED_POINTS_PER_CUSTOMER",
-                   "numberOfTimesPerCustomer": "MAX_ALLOWED_TIMES_PER_CUSTOMER",
-                   "totalPointsPerEventLimit": "MAX_ALLOWED_POINTS_PER_EVENT",
-                   "totalPointsInPromotion": "MAX_ALLOWED_POINTS_PER_PROMOTION"}
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -268,7 +248,7 @@ def _restriction_items(data: SandboxData, promotion_id: int, events: list[Event]
     restrictions = payload["promotionRestrictions"]["restrictions"]
     if restrictions is None:  # legacy limits only: they mirror redemption restrictions
         families = {"redemptionRestrictions": [
-            {"name": _LEGACY_TO_NAME[key], "value": value, "type": "NON_PERIOD_BASED"}
+            {"name": LEGACY_LIMITS[key].twin, "value": value, "type": "NON_PERIOD_BASED"}
             for key, value in payload["limits"].items() if value]}
     else:
         families = {key: restrictions.get(key) or [] for key in (
@@ -278,16 +258,17 @@ def _restriction_items(data: SandboxData, promotion_id: int, events: list[Event]
     for family, items in families.items():
         rows = []
         for item in items:
-            if item["name"] not in _KPI:
+            known = documented(item["name"])
+            if known is None or known.kpi is None:
                 continue
-            kpi, limit_on = _KPI[item["name"]]
+            kpi, limit_on = known.kpi, known.limit_on
             row = {"kpi": kpi, "maxLimit": _number(item["value"]), "limitOn": limit_on,
                    "type": item.get("type") or "NON_PERIOD_BASED",
                    "periodType": item.get("periodType"), "periodUnit": item.get("periodUnit")}
             if limit_on == "CUSTOMER":
                 row["currentCustomerUsage"] = f"{truth[item['name']]:.3f}"
             elif limit_on == "PROMOTION":
-                quantity = _PROMOTION_QUANTITY[kpi]
+                quantity = str(known.quantity)
                 row["currentCustomerUsage"] = f"{sum(_quantity(e, quantity) for e in events):.3f}"
             rows.append(row)
         out[family] = rows
