@@ -5,8 +5,10 @@ seed; ``server`` serves them over HTTP exactly in the documented shapes. Nothing
 the client: ``capnb.connect(sb.environ())`` points one at a running sandbox.
 """
 
-from capnb.sandbox.data import SANDBOX_AS_OF, Event, SandboxData
+from capnb.sandbox.catalog import SANDBOX_AS_OF
+from capnb.sandbox.data import SandboxData
 from capnb.sandbox.faults import FAULT_KINDS, FaultPlan
+from capnb.sandbox.generate import Event
 from capnb.sandbox.server import (
     SANDBOX_CLIENT_KEY,
     SANDBOX_CLIENT_SECRET,

@@ -30,7 +30,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from capnb.restrictions import LEGACY_LIMITS, documented
-from capnb.sandbox.data import Event, SandboxData, _quantity
+from capnb.sandbox.data import SandboxData
+from capnb.sandbox.generate import Event, event_quantity
 
 __all__ = [
     "IDENTIFIER_NAMES",
@@ -268,8 +269,8 @@ def _restriction_items(data: SandboxData, promotion_id: int, events: list[Event]
             if limit_on == "CUSTOMER":
                 row["currentCustomerUsage"] = f"{truth[item['name']]:.3f}"
             elif limit_on == "PROMOTION":
-                quantity = str(known.quantity)
-                row["currentCustomerUsage"] = f"{sum(_quantity(e, quantity) for e in events):.3f}"
+                total = sum(event_quantity(e, str(known.quantity)) for e in events)
+                row["currentCustomerUsage"] = f"{total:.3f}"
             rows.append(row)
         out[family] = rows
     return out
