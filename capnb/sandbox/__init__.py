@@ -5,17 +5,17 @@ seed; ``server`` serves them over HTTP exactly in the documented shapes. Nothing
 the client: ``capnb.connect(sb.environ())`` points one at a running sandbox.
 """
 
-from capnb.sandbox.catalog import SANDBOX_AS_OF
-from capnb.sandbox.data import SandboxData
-from capnb.sandbox.faults import FAULT_KINDS, FaultPlan
-from capnb.sandbox.generate import Event
-from capnb.sandbox.server import (
+from capnb.sandbox.app import (
     SANDBOX_CLIENT_KEY,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_PASSWORD,
     SANDBOX_TILL_ID,
-    Sandbox,
 )
+from capnb.sandbox.catalog import SANDBOX_AS_OF
+from capnb.sandbox.data import SandboxData
+from capnb.sandbox.faults import FAULT_KINDS, FaultPlan
+from capnb.sandbox.generate import Event
+from capnb.sandbox.server import Sandbox
 
 __all__ = [
     "SANDBOX_AS_OF",
