@@ -21,11 +21,14 @@ from dataclasses import dataclass
 __all__ = [
     "BUDGETS",
     "LEGACY_LIMITS",
+    "LIMIT_ON_SCOPES",
     "QUANTITIES",
     "RESTRICTIONS",
     "SPELLINGS",
     "LegacyLimit",
     "Restriction",
+    "canonical_name",
+    "documented",
     "guess_scope",
     "legacy_limit",
     "restriction",
@@ -127,6 +130,9 @@ LEGACY_LIMITS: dict[str, LegacyLimit] = {f.field: f for f in (
 )}
 """Legacy ``limits`` fields, both spellings of ``numberOfTimesPerCustomer`` included."""
 
+LIMIT_ON_SCOPES = {"CUSTOMER": "customer", "PROMOTION": "promotion", "EVENT": "event"}
+"""promotionData ``limitOn`` -> who an item caps, as promotionData counts it."""
+
 _BY_KPI = {(r.family, r.kpi, r.limit_on): r for r in RESTRICTIONS.values() if r.kpi}
 
 
@@ -139,7 +145,32 @@ def restriction(name: object) -> Restriction | None:
         return None
     if name in LEGACY_LIMITS:
         return LEGACY_LIMITS[name].restriction
+    return documented(name)
+
+
+def documented(name: object) -> Restriction | None:
+    """The restriction a documented name or another spelling means; None for anything else
+    (legacy ``limits`` fields included: they are restrictions only in the ``limits`` object).
+
+    >>> documented("MAX_NUMBER_OF_EARN_PER_PROMOTION").scope
+    'promotion'
+    >>> documented("pointsPerCustomer") is None
+    True
+    """
+    if not isinstance(name, str):
+        return None
     return RESTRICTIONS.get(SPELLINGS.get(name, name))
+
+
+def canonical_name(family: object, name: object) -> str:
+    """The name whose meaning a configured restriction has: a field of the legacy ``limits``
+    object reads as its twin, any other name (spellings included) stays as configured.
+
+    >>> canonical_name("limits", "totalPointsInPromotion")
+    'MAX_ALLOWED_POINTS_PER_PROMOTION'
+    """
+    legacy = legacy_limit(name) if family == "limits" else None
+    return legacy.twin if legacy is not None else str(name)
 
 
 def legacy_limit(field: object) -> LegacyLimit | None:
@@ -158,9 +189,10 @@ _SCOPE_TOKENS = (("EXPIRY", "expiry"), ("REDEMPTIONS_PER_EARN", "earn"),
 
 
 def guess_scope(name: object) -> str:
-    """The scope of a restriction: known ones from the table, unknown ones from their name."""
-    known = restriction(name)
-    if known is not None:
-        return known.scope
+    """The scope a name the vocabulary does not know suggests by its words, else ``unknown``.
+
+    >>> guess_scope("MAX_COUPONS_PER_CUSTOMER"), guess_scope("pointsPerCustomer")
+    ('customer', 'unknown')
+    """
     upper = str(name).upper()
     return next((scope for token, scope in _SCOPE_TOKENS if token in upper), "unknown")

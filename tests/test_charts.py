@@ -13,7 +13,7 @@ from capnb import analysis
 from capnb.analysis import limits
 from capnb.errors import ValidationError
 from capnb.reports import charts
-from tests.test_analysis import (
+from tests.cohorts import (
     AS_OF,
     CURRENCIES,
     INCENTIVES,

@@ -7,14 +7,18 @@ import pytest
 
 import capnb
 from capnb import fetch_cohort
-from capnb.analysis.portfolio import PORTFOLIO_COLUMNS, portfolio, portfolio_frame
+from capnb.analysis.portfolio import PORTFOLIO_COLUMNS, portfolio_frame
+from capnb.api.parse import parse_promotion
 from capnb.errors import ValidationError
+from capnb.fetch.program import fetch_program
 from tests.conftest import PROGRAM
 
 
 def test_portfolio_without_cohorts(sandbox, catalog):
     with capnb.connect(sandbox.environ()) as client:
-        table = portfolio(client, PROGRAM, as_of=sandbox.data.as_of)
+        promotions, cohorts = fetch_program(client, PROGRAM)
+    assert cohorts == {}
+    table = portfolio_frame(promotions, as_of=sandbox.data.as_of)
     assert table.dtypes.astype(str).to_dict() == PORTFOLIO_COLUMNS
     assert sorted(table["promotion_id"]) == sorted(p["id"] for p in catalog["promotions"])
     assert table["risk"].isna().all() and table["days_left"].is_monotonic_increasing
@@ -31,7 +35,8 @@ def test_portfolio_with_cohorts_is_sorted_by_risk(sandbox):
     with capnb.connect(sandbox.environ()) as client:
         cohorts = {pid: fetch_cohort(client, sandbox.data.customer_ids, PROGRAM, pid,
                                      progress=False) for pid in sandbox.data.promotion_ids}
-        table = portfolio(client, PROGRAM, as_of=sandbox.data.as_of, cohorts=cohorts)
+        promotions, _ = fetch_program(client, PROGRAM)
+    table = portfolio_frame(promotions, cohorts, as_of=sandbox.data.as_of)
     assert table["risk"].notna().all() and table["risk"].is_monotonic_decreasing
     gold = table.set_index("promotion_id").loc[1133601550]
     assert gold["points_used"] == cohorts[1133601550].points["total_points"].sum()
@@ -42,19 +47,19 @@ def test_portfolio_with_cohorts_is_sorted_by_risk(sandbox):
     ended = table.set_index("promotion_id").loc[1133601204]
     assert ended["days_left"] == 0 and pd.isna(ended["projected_exhaustion"])
     with capnb.connect(sandbox.environ()) as client:
-        fetched = portfolio(client, PROGRAM, as_of=sandbox.data.as_of,
-                            customers=sandbox.data.customer_ids, progress=False)
+        promotions, fetched_cohorts = fetch_program(client, PROGRAM,
+                                                    customers=sandbox.data.customer_ids,
+                                                    progress=False)
+    fetched = portfolio_frame(promotions, fetched_cohorts, as_of=sandbox.data.as_of)
     pd.testing.assert_frame_equal(fetched, table)
 
 
 def test_portfolio_argument_errors(sandbox):
     with capnb.connect(sandbox.environ()) as client:
-        with pytest.raises(ValidationError, match="not both"):
-            portfolio(client, PROGRAM, cohorts={}, customers=[388000001])
         with pytest.raises(ValidationError, match="pass customers"):
-            portfolio(client, PROGRAM, store="x")
+            fetch_program(client, PROGRAM, store="x")
         with pytest.raises(ValidationError, match="program_id"):
-            portfolio(client, "3334x")
+            fetch_program(client, "3334x")
 
 
 def test_portfolio_frame_edge_cases():
@@ -65,7 +70,8 @@ def test_portfolio_frame_edge_cases():
              "redemptionRestrictions": [{"name": "MAX_ALLOWED_TIMES_PER_PROMOTION",
                                          "value": -1}]}}},
     ]
-    table = portfolio_frame(items, as_of="2026-01-01")
+    promotions = [parse_promotion(item) for item in items]
+    table = portfolio_frame(promotions, as_of="2026-01-01")
     assert table["promotion_id"].tolist() == [2, 1]
     future = table.iloc[0]
     assert future["time_elapsed_share"] == 0 and future["days_left"] == 31
@@ -73,9 +79,9 @@ def test_portfolio_frame_edge_cases():
     assert table.iloc[1]["points_limit"] == 100 and "no usable" in table.iloc[1]["note"]
     assert portfolio_frame([]).empty
     with pytest.raises(ValidationError):
-        portfolio_frame(items, cohorts=[1])
+        portfolio_frame(promotions, cohorts=[1])
     with pytest.raises(ValidationError):
-        portfolio("client", PROGRAM)
+        fetch_program("client", PROGRAM)
 
 
 def test_budget_burn_chart(sandbox):
@@ -84,7 +90,8 @@ def test_budget_burn_chart(sandbox):
     with capnb.connect(sandbox.environ()) as client:
         cohorts = {1133601550: fetch_cohort(client, sandbox.data.customer_ids[:200], PROGRAM,
                                             1133601550, progress=False)}
-        table = portfolio(client, PROGRAM, as_of=sandbox.data.as_of, cohorts=cohorts)
+        promotions, _ = fetch_program(client, PROGRAM)
+    table = portfolio_frame(promotions, cohorts, as_of=sandbox.data.as_of)
     figure = budget_burn_chart(table, program="Sandbox <Rewards>")
     assert figure.layout.title.text == "Budget burn — Sandbox &lt;Rewards&gt;"
     bars = {trace.name: trace for trace in figure.data}
@@ -105,7 +112,7 @@ def test_portfolio_view_reads_as_text():
         {"id": 2, "name": "Open", "startDate": "2026-01-01T00:00Z",
          "endDate": "2026-12-31T00:00Z"},
     ]
-    frame = portfolio_frame(items, as_of="2026-01-06")
+    frame = portfolio_frame([parse_promotion(item) for item in items], as_of="2026-01-06")
     frame.loc[0, ["points_used", "budget_used_share", "risk"]] = [750.0, 0.75, 1.5]
     frame.loc[0, "projected_exhaustion"] = pd.Timestamp("2026-01-07T16:00Z")
     view = portfolio_view(frame)

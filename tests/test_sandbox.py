@@ -29,7 +29,7 @@ from capnb.sandbox import (
     Sandbox,
     SandboxData,
 )
-from capnb.sandbox.server import Request, SandboxApp
+from capnb.sandbox.app import Request, SandboxApp
 from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
 
 SUMMARY = "/v3/customers/{}/customerPromotionDetails/actionSummary"

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from capnb.sandbox import SANDBOX_PASSWORD, SANDBOX_TILL_ID, SandboxData
-from capnb.sandbox.server import Request, SandboxApp
+from capnb.sandbox.app import Request, SandboxApp
 from capnb.sandbox.v2 import IDENTIFIER_NAMES, identifier_of, resolve
 from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
 

@@ -8,21 +8,21 @@
 """
 
 from capnb.analysis.benefits import (
-    DATA_START,
     issuance_counts,
     points_summary,
     recency,
     timeline,
 )
 from capnb.analysis.limits import (
-    NEAR_CAP,
     customer_utilisation,
     derived_vs_exact,
     exact_utilisation,
     restriction_metrics,
     utilisation,
 )
+from capnb.analysis.measure import NEAR_CAP
 from capnb.analysis.portfolio import portfolio_frame, portfolio_view
+from capnb.analysis.summary import DATA_START
 
 __all__ = [
     "DATA_START",

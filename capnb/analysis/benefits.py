@@ -23,6 +23,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from capnb.analysis.summary import (
+    COUNT_COLUMNS,
+    check_cohort,
+    fetched_benefits,
+    fetched_ids,
+    micros,
+    micros_of,
+)
 from capnb.errors import ValidationError
 from capnb.schema import UTC_TIMESTAMP, typed_frame
 from capnb.validation import check_as_of, check_tz
@@ -31,54 +39,15 @@ if TYPE_CHECKING:
     from capnb.fetch.cohort import Cohort
 
 __all__ = [
-    "DATA_START",
     "issuance_counts",
     "points_summary",
     "recency",
     "timeline",
 ]
 
-DATA_START = pd.Timestamp("2025-06-12", tz="UTC")
-"""The action summary reports benefits earned from this date on only."""
 _GROUPS = {"incentives": ("action", "activity_id", "action_id"), "points": ("points_category",),
            "alternate_currencies": ("currency_name",)}
-_COUNT = {"incentives": "issued_count", "points": "times_issued",
-          "alternate_currencies": "times_issued"}
 _FREQS = {"h": "h", "D": "D", "W": "W-SUN", "M": "M"}
-
-
-# -- arguments -----------------------------------------------------------------------------------
-
-def _check_cohort(cohort: Any) -> None:
-    missing = [n for n in ("customers", "incentives", "points", "alternate_currencies")
-               if not isinstance(getattr(cohort, n, None), pd.DataFrame)]
-    if missing:
-        raise ValidationError("cohort", f"must be a capnb.Cohort, got {type(cohort).__name__}")
-
-
-# -- frames and per-customer arrays --------------------------------------------------------------
-
-def _fetched_ids(cohort: Cohort) -> np.ndarray:
-    customers = cohort.customers
-    ids = customers.loc[customers["status"].isin(["ok", "no_benefits"]), "customer_id"]
-    return np.unique(ids.dropna().to_numpy(dtype="int64"))
-
-
-def _benefits(cohort: Cohort, name: str, ids: np.ndarray) -> pd.DataFrame:
-    """The rows of one benefit frame that belong to fetched customers."""
-    frame = getattr(cohort, name)
-    return frame[frame["customer_id"].isin(ids)]
-
-
-def _micros(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 microseconds since epoch, NaT mask) of a tz-aware timestamp column."""
-    naive = pd.to_datetime(series, utc=True).dt.tz_localize(None)
-    values = naive.to_numpy(dtype="datetime64[us]")
-    return values.view("int64"), np.isnat(values)
-
-
-def _us(stamp: pd.Timestamp) -> int:
-    return int(stamp.value // 1000)  # .value is nanoseconds whatever the unit
 
 
 # -- public: counts, points, time ---------------------------------------------------------------
@@ -115,14 +84,14 @@ def issuance_counts(cohort: Cohort, by: str | Sequence[str] = ("action",)) -> pd
         none was fetched), ``cohort_customers`` (Int64, that denominator), sorted by the ``by``
         columns (missing last).
     """
-    _check_cohort(cohort)
+    check_cohort(cohort)
     name, columns = _check_by(by)
-    ids = _fetched_ids(cohort)
-    frame = _benefits(cohort, name, ids)
-    frame = frame[frame[_COUNT[name]].fillna(0) > 0]
+    ids = fetched_ids(cohort)
+    frame = fetched_benefits(cohort, name, ids)
+    frame = frame[frame[COUNT_COLUMNS[name]].fillna(0) > 0]
     grouped = frame.groupby(list(columns), dropna=False, sort=True)
     out = grouped.agg(customers=("customer_id", "nunique"),
-                      issued=(_COUNT[name], "sum")).reset_index()
+                      issued=(COUNT_COLUMNS[name], "sum")).reset_index()
     out["share_of_cohort"] = out["customers"] / len(ids) if len(ids) else np.nan
     out["cohort_customers"] = len(ids)
     dtypes = {**{c: "str" for c in columns}, "customers": "Int64", "issued": "Int64",
@@ -153,14 +122,14 @@ def points_summary(cohort: Cohort) -> pd.DataFrame:
         over the customers issued any; linear interpolation), ``last_issued_on``
         (datetime64[us, UTC], latest issuance), sorted by kind (points first) then name.
     """
-    _check_cohort(cohort)
-    ids = _fetched_ids(cohort)
+    check_cohort(cohort)
+    ids = fetched_ids(cohort)
     parts = []
     for kind, frame_name, key, amount in (("points", "points", "points_category",
                                            "total_points"),
                                           ("currency", "alternate_currencies", "currency_name",
                                            "total_issued")):
-        frame = _benefits(cohort, frame_name, ids)
+        frame = fetched_benefits(cohort, frame_name, ids)
         frame = frame[(frame[amount].fillna(0) != 0) | (frame["times_issued"].fillna(0) > 0)]
         per = frame.groupby([key, "customer_id"], dropna=False).agg(
             total=(amount, "sum"), times=("times_issued", "sum"), last=("last_issued_on", "max"))
@@ -184,13 +153,13 @@ def points_summary(cohort: Cohort) -> pd.DataFrame:
 def _latest(cohort: Cohort, ids: np.ndarray, by: str | None) -> pd.DataFrame:
     """Latest issuance per customer (and group): columns customer_id, [by], last."""
     if by is None:
-        frames = [_benefits(cohort, name, ids)[["customer_id", "last_issued_on"]]
-                  for name in _COUNT]
+        frames = [fetched_benefits(cohort, name, ids)[["customer_id", "last_issued_on"]]
+                  for name in COUNT_COLUMNS]
         frame = pd.concat(frames, ignore_index=True)
         keys = ["customer_id"]
     else:
         name = next(f for f, cols in _GROUPS.items() if by in cols)
-        frame = _benefits(cohort, name, ids)[["customer_id", by, "last_issued_on"]]
+        frame = fetched_benefits(cohort, name, ids)[["customer_id", by, "last_issued_on"]]
         keys = ["customer_id", by]
     return frame.groupby(keys, dropna=False)["last_issued_on"].max().rename("last").reset_index()
 
@@ -222,7 +191,7 @@ def timeline(cohort: Cohort, freq: str = "D", tz: str = "UTC",
         (float64, of the fetched customers), with every period from the first to the last for
         every group (zeros included), sorted by group (missing last) then period (NaT last).
     """
-    _check_cohort(cohort)
+    check_cohort(cohort)
     if not isinstance(freq, str) or freq not in _FREQS:
         raise ValidationError("freq", f"must be one of {', '.join(_FREQS)}, got {freq!r}")
     zone = check_tz(tz)
@@ -230,7 +199,7 @@ def timeline(cohort: Cohort, freq: str = "D", tz: str = "UTC",
         raise ValidationError("by", f"must be None or one of "
                               f"{', '.join(c for cols in _GROUPS.values() for c in cols)}, "
                               f"got {by!r}")
-    ids = _fetched_ids(cohort)
+    ids = fetched_ids(cohort)
     latest = _latest(cohort, ids, by)
     key = by or "_all"
     if by is None:
@@ -297,12 +266,12 @@ def recency(cohort: Cohort, as_of: Any = None) -> pd.DataFrame:
         ``customers`` (Int64), ``share_of_cohort`` (float64, of the fetched customers; the
         shares add up to 1), ``as_of`` (datetime64[us, UTC]). Intervals are [from, to) days.
     """
-    _check_cohort(cohort)
+    check_cohort(cohort)
     stamp = check_as_of(as_of)
-    ids = _fetched_ids(cohort)
+    ids = fetched_ids(cohort)
     latest = _latest(cohort, ids, None)
-    last, undated = _micros(latest["last"])
-    age = (_us(stamp) - last) / 86_400e6
+    last, undated = micros(latest["last"])
+    age = (micros_of(stamp) - last) / 86_400e6
     counts = []
     for bucket, _, low, high in RECENCY_BUCKETS:
         if bucket == "no_date":

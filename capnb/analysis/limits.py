@@ -3,7 +3,11 @@
 :func:`utilisation` summarises each restriction (derived from the action summaries, or exact from
 ``promotionData`` with ``usage="exact"``), :func:`customer_utilisation` gives it per customer,
 :func:`exact_utilisation` summarises ``promotionData`` item by item and :func:`derived_vs_exact`
-puts derived and exact side by side. Everything here is pure: no I/O.
+puts derived and exact side by side. Everything here is pure: no I/O. The work behind them is
+done by :mod:`~capnb.analysis.evaluate` (one restriction at a time, read from
+:mod:`capnb.restrictions`), :mod:`~capnb.analysis.measure` (the arithmetic),
+:mod:`~capnb.analysis.notes` (measurability and words) and :mod:`~capnb.analysis.exact` (the
+promotionData merge).
 
 What the action summary can tell
 --------------------------------
@@ -52,23 +56,19 @@ Unlimited (``-1``) restrictions are measured but have no share. Legacy ``limits`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from capnb.analysis.benefits import (
-    _COUNT,
-    DATA_START,
-    _benefits,
-    _check_cohort,
-    _fetched_ids,
-    _micros,
-    _us,
-)
+from capnb.analysis.evaluate import evaluate
+from capnb.analysis.exact import apply_exact, measured_ids
+from capnb.analysis.measure import MEASURABLE, NEAR_CAP, statistics
+from capnb.analysis.notes import BEST_MEASURABILITY, METRIC_TEXT
+from capnb.analysis.summary import check_cohort, fetched_ids
 from capnb.errors import ValidationError
 from capnb.fetch.exact_usage import ExactUsage
+from capnb.restrictions import LEGACY_LIMITS, LIMIT_ON_SCOPES, RESTRICTIONS, SPELLINGS, restriction
 from capnb.schema import UTC_TIMESTAMP, typed_frame
 from capnb.validation import check_as_of, check_bool, check_id
 
@@ -80,7 +80,6 @@ __all__ = [
     "CUSTOMER_UTILISATION_COLUMNS",
     "DERIVED_VS_EXACT_COLUMNS",
     "EXACT_UTILISATION_COLUMNS",
-    "NEAR_CAP",
     "UTILISATION_COLUMNS",
     "customer_utilisation",
     "derived_vs_exact",
@@ -89,295 +88,25 @@ __all__ = [
     "utilisation",
 ]
 
-NEAR_CAP = 0.8
-"""Share of a limit from which a customer counts as near the cap."""
-
-LEGACY_TWINS = {
-    "pointsPerCustomer": "MAX_ALLOWED_POINTS_PER_CUSTOMER",
-    "numberOfTimesPerCustomer": "MAX_ALLOWED_TIMES_PER_CUSTOMER",
-    "numberOFTimesPerCustomer": "MAX_ALLOWED_TIMES_PER_CUSTOMER",  # promotionData's spelling
-    "totalPointsInPromotion": "MAX_ALLOWED_POINTS_PER_PROMOTION",
-    "totalPointsPerEventLimit": "MAX_ALLOWED_POINTS_PER_EVENT",
-}
-_WINDOWS = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 30}
-_NO_REDEMPTIONS = ("the summary reports benefits issued, never redemptions (the promotionData "
-                   "endpoint reports this usage)")
-
-
-@dataclass(frozen=True)
-class _Metric:
-    scope: str
-    quantity: str | None  # points, earns, issuals, events, per_event; None = not measurable
-    reason: str = ""
-
-
-_METRICS: dict[str, _Metric] = {
-    "MAX_ALLOWED_POINTS_PER_CUSTOMER": _Metric("customer", "points"),
-    "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER": _Metric("customer", "issuals"),
-    "MAX_NUMBER_OF_EARNS_PER_CUSTOMER": _Metric("customer", "earns"),
-    "MAX_ALLOWED_TIMES_PER_CUSTOMER": _Metric("customer", "events"),
-    "MAX_ALLOWED_POINTS_PER_EVENT": _Metric("event", "per_event"),
-    "MAX_POINTS_PER_EARN_PER_CUSTOMER": _Metric("event", "per_event"),
-    "MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER": _Metric("earn", None, _NO_REDEMPTIONS),
-    "MAX_ALLOWED_POINTS_PER_PROMOTION": _Metric("promotion", "points"),
-    "MAX_NUMBER_OF_EARNS_PER_PROMOTION": _Metric("promotion", "earns"),
-    "MAX_NUMBER_OF_EARN_PER_PROMOTION": _Metric("promotion", "earns"),
-    "MAX_ALLOWED_TIMES_PER_PROMOTION": _Metric("promotion", "events"),
-    "ISSUAL_PROMOTION_EXPIRY_BASED_ON": _Metric("expiry", None, "an expiry rule, not a usage cap"),
-    "EARN_PROMOTION_EXPIRY_BASED_ON": _Metric("expiry", None, "an expiry rule, not a usage cap"),
-}
-_METRIC_TEXT = {
-    "points": ("points issued (sum of total_points)", "points"),
-    "issuals": ("incentives issued (sum of issued_count)", "count"),
-    "earns": ("points issuances (sum of times_issued)", "count"),
-    "events": ("events: at least the largest of points issuances, currency issuances and "
-               "incentives issued", "count"),
-    "per_event": ("largest average points per issuance of a category "
-                  "(total_points / times_issued)", "points"),
-}
-
-
 def _check_promotion(promotion: Any, cohort: Any) -> None:
     if not isinstance(getattr(promotion, "restrictions", None), pd.DataFrame):
         raise ValidationError("promotion", "must be a capnb.Promotion, got "
                               f"{type(promotion).__name__}")
-    _check_cohort(cohort)
+    check_cohort(cohort)
     ids = (getattr(promotion, "id", None), getattr(cohort, "promotion_id", None))
     if None not in ids and ids[0] != ids[1]:
         raise ValidationError("promotion", f"is promotion {ids[0]} but the cohort was fetched "
                               f"for promotion {ids[1]}")
 
 
-@dataclass
-class _Rows:
-    """One benefit family as arrays: customer position, count, amount, last issuance."""
-
-    pos: np.ndarray
-    count: np.ndarray
-    amount: np.ndarray
-    last: np.ndarray
-    undated: np.ndarray
-
-
-def _rows(cohort: Cohort, name: str, ids: np.ndarray) -> _Rows:
-    frame = _benefits(cohort, name, ids)
-    amount_col = {"points": "total_points", "alternate_currencies": "total_issued"}.get(name)
-    count = frame[_COUNT[name]].astype("float64").fillna(0.0).to_numpy()
-    amount = (frame[amount_col].astype("float64").fillna(0.0).to_numpy() if amount_col
-              else count)
-    last, undated = _micros(frame["last_issued_on"])
-    pos = np.searchsorted(ids, frame["customer_id"].to_numpy(dtype="int64"))
-    return _Rows(pos, count, amount, last, undated)
-
-
-def _lifetime(quantity: str, fam: dict[str, _Rows], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(usage, exact-per-customer) of a lifetime quantity, before completeness is considered."""
-    exact = np.ones(n, dtype=bool)
-    if quantity == "points":
-        return np.bincount(fam["points"].pos, fam["points"].amount, n), exact
-    if quantity == "earns":
-        return np.bincount(fam["points"].pos, fam["points"].count, n), exact
-    if quantity == "issuals":
-        return np.bincount(fam["incentives"].pos, fam["incentives"].count, n), exact
-    if quantity == "per_event":
-        rows = fam["points"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            average = np.where(rows.count > 0, rows.amount / rows.count, 0.0)
-        usage = np.zeros(n)
-        np.maximum.at(usage, rows.pos, average)
-        return usage, exact
-    sums = [np.bincount(r.pos, r.count, n) for r in fam.values()]  # events
-    return np.max(sums, axis=0), (np.stack(sums) > 0).sum(axis=0) <= 1
-
-
-def _windowed(quantity: str, fam: dict[str, _Rows], n: int, start: int, end: int,
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """(lower bound, exact-per-customer) of a quantity inside the window (start, end] (µs)."""
-    names = {"points": ["points"], "earns": ["points"], "issuals": ["incentives"],
-             "events": list(fam)}[quantity]
-    sums, exact = [], np.ones(n, dtype=bool)
-    for name in names:
-        r = fam[name]
-        value = r.amount if quantity == "points" else r.count
-        issued = value > 0
-        before = ~r.undated & (r.last <= start)
-        inside = ~r.undated & (r.last > start) & (r.last <= end)
-        once = r.count == 1
-        floor = 0.0 if quantity == "points" else 1.0
-        lower = np.where(issued & inside, np.where(once, value, floor), 0.0)
-        known = ~issued | before | (inside & once)
-        sums.append(np.bincount(r.pos, lower, n))
-        exact &= np.bincount(r.pos, ~known, n) == 0
-    stacked = np.stack(sums)
-    if quantity == "events":
-        exact &= (stacked > 0).sum(axis=0) <= 1
-    return stacked.max(axis=0), exact
-
-
-# -- restriction evaluation ----------------------------------------------------------------------
-
-@dataclass
-class _Evaluated:
-    family: str
-    name: str
-    canonical: str
-    scope: str
-    type: Any
-    period_unit: Any
-    window_start: pd.Timestamp
-    limit: Any
-    unlimited: bool
-    metric: Any
-    unit: Any
-    measurability: str
-    note: str
-    usage: np.ndarray | None = None  # per fetched customer
-    exact: np.ndarray | None = None
-    label: str = ""
-    usage_source: str | None = "summary"
-
-
-def _scope_of(name: str) -> str:
-    for token, scope in (("EXPIRY", "expiry"), ("REDEMPTIONS_PER_EARN", "earn"),
-                         ("PER_PROMOTION", "promotion"), ("PER_EVENT", "event"),
-                         ("PER_EARN", "event"), ("PER_CUSTOMER", "customer")):
-        if token in name.upper():
-            return scope
-    return "unknown"
-
-
-def _evaluate(promotion: Promotion, cohort: Cohort, as_of: pd.Timestamp,
-              whole_population: bool) -> tuple[list[_Evaluated], np.ndarray]:
-    ids = _fetched_ids(cohort)
-    n = len(ids)
-    fam = {name: _rows(cohort, name, ids) for name in _COUNT}
-    start = promotion.start
-    gaps = []
-    if start is None or pd.isna(start):
-        gaps.append("the promotion's start date is unknown, so benefits before 2025-06-12 "
-                    "may be missing from the summary")
-    elif start < DATA_START:
-        gaps.append(f"the promotion started on {start:%Y-%m-%d}, before 2025-06-12: earlier "
-                    "benefits are not in the summary")
-    activity_gap = []
-    if getattr(cohort, "activity_id", None):
-        activity_gap.append(f"the cohort holds activity {cohort.activity_id!r} only: other "
-                            "activities' benefits are missing")
-    failed = int(cohort.customers["status"].eq("failed").sum())
-    out = []
-    for row in promotion.restrictions.itertuples(index=False):
-        name, family = str(row.name), str(row.family)
-        canonical = LEGACY_TWINS.get(name, name) if family == "limits" else name
-        spec = _METRICS.get(canonical, _Metric(_scope_of(canonical), None,
-                                               "capnb does not know which quantity this "
-                                               "restriction name limits"))
-        value = None if pd.isna(row.value) else int(row.value)
-        unlimited = bool(row.unlimited) if not pd.isna(row.unlimited) else value == -1
-        kind = None if pd.isna(row.type) else str(row.type)
-        unit = None if pd.isna(row.period_unit) else str(row.period_unit)
-        period_based = kind == "PERIOD_BASED"
-        notes = []
-        if canonical != name:
-            notes.append(f"Legacy limits field {name}, measured as {canonical}.")
-        item = _Evaluated(family, name, canonical, spec.scope, kind,
-                          unit if period_based else None, pd.NaT,
-                          None if spec.scope == "expiry" else value, unlimited, None, None,
-                          "not_measurable", "")
-        if spec.quantity is None:
-            if spec.scope == "expiry":
-                days = f"{value} days from issual" if kind == "CUSTOM" else "the promotion's end"
-                notes.append(f"Expiry rule ({kind or 'type unknown'}: {days}), not a usage "
-                             "cap: not measurable.")
-            else:
-                notes.append(f"Not measurable: {spec.reason}.")
-            item.note = " ".join(notes)
-            out.append(item)
-            continue
-        item.metric, item.unit = _METRIC_TEXT[spec.quantity]
-        quantity = spec.quantity
-        lost = gaps + activity_gap
-        if period_based and quantity != "per_event":
-            window = _WINDOWS.get(unit or "")
-            ptype = None if pd.isna(row.period_type) else str(row.period_type)
-            if window is None or ptype not in (None, "MOVING_WINDOW"):
-                notes.append(f"Not measurable: PERIOD_BASED with period {ptype}/{unit}, a "
-                             "window capnb cannot place.")
-                item.metric = item.unit = None
-                item.note = " ".join(notes)
-                out.append(item)
-                continue
-            begin = as_of - pd.Timedelta(days=window)
-            item.window_start = begin
-            item.metric = f"{item.metric} in the trailing {window} day(s) to as_of"
-            usage, exact = _windowed(quantity, fam, n, _us(begin), _us(as_of))
-            lost = activity_gap + ([] if begin >= DATA_START else gaps)
-            item.measurability = "lower_bound"
-            notes.append(
-                f"PERIOD_BASED ({unit}: trailing {window} day(s) before each event). The "
-                "summary holds lifetime totals and the last issuance only, so usage in "
-                f"({begin:%Y-%m-%d %H:%M}, {as_of:%Y-%m-%d %H:%M} UTC] is a lower bound: a "
-                "benefit last issued in the window counts its full amount if issued once, "
-                "else at least one event; one last issued earlier counts 0. Caps hit in "
-                "earlier windows cannot be seen.")
-        elif quantity == "per_event":
-            usage, exact = _lifetime(quantity, fam, n)
-            exact = np.zeros(n, dtype=bool)
-            item.measurability = "proxy"
-            notes.append("Proxy: the summary has no per-event amounts; the largest average "
-                         "points per issuance of a category never exceeds the largest single "
-                         "event, so an average over the cap proves a breach (customers_over_cap)"
-                         " while customers under it may still have larger single events.")
-            if period_based:
-                notes.append("The period settings of a per-event cap are ignored.")
-        else:
-            usage, exact = _lifetime(quantity, fam, n)
-            if quantity == "events":
-                item.measurability = "lower_bound"
-                notes.append("Lower bound: the summary has no event count and an event may "
-                             "issue points, a currency and an incentive at once (exact for "
-                             "customers with only one kind of benefit).")
-            elif spec.scope == "promotion" and not whole_population:
-                item.measurability = "lower_bound"
-                notes.append("Lower bound: the cohort's total; customers outside the cohort "
-                             "also count (pass whole_population=True if the cohort is every "
-                             "customer of the promotion).")
-            elif spec.scope == "promotion" and failed:
-                item.measurability = "lower_bound"
-                notes.append(f"Lower bound: {failed} customer(s) could not be fetched.")
-            else:
-                item.measurability = "exact" if not lost else "lower_bound"
-                notes.append(f"Lifetime {item.metric}" + (" of the whole cohort." if
-                             spec.scope == "promotion" else " per customer."))
-            if quantity == "earns":
-                notes.append("Assumes an earn issues points in one category.")
-        if lost:
-            if item.measurability == "exact":
-                item.measurability = "lower_bound"
-            notes.append("Lower bound: " + "; ".join(lost) + ".")
-            exact = np.zeros(n, dtype=bool)
-        if item.measurability == "exact":
-            exact = np.ones(n, dtype=bool)
-        if unlimited:
-            notes.append("No limit (-1): usage shown without a share.")
-        elif not value:
-            notes.append(f"Limit value {value!r}: usage shown without a share.")
-        item.usage, item.exact, item.note = usage, exact, " ".join(notes)
-        out.append(item)
-    for item in out:
-        if item.usage is None:
-            item.usage_source = None
-    _label(out)
-    return out, ids
-
-
-def _label(items: list[_Evaluated]) -> None:
-    """A unique label per restriction: name, (period unit), [family] or #n when still shared."""
-    base = [e.name + (f" ({e.period_unit.lower()})" if e.period_unit else "") for e in items]
-    labels = [b if base.count(b) == 1 else f"{b} [{e.family}]" for b, e in zip(
-        base, items, strict=True)]
-    for i, e in enumerate(items):
-        twins = labels.count(labels[i])
-        e.label = labels[i] if twins == 1 else f"{labels[i]} #{labels[:i].count(labels[i]) + 1}"
+def _check_usage(usage: Any, exact: Any) -> str:
+    if usage not in ("derived", "exact"):
+        raise ValidationError("usage", f"must be 'derived' or 'exact', got {usage!r}")
+    if usage == "exact" and not isinstance(exact, ExactUsage):
+        raise ValidationError("exact", "usage='exact' needs the promotionData usage of the "
+                              "cohort: exact=capnb.fetch_exact_usage(client, cohort, "
+                              f"program_id, promotion_id), got {type(exact).__name__}")
+    return str(usage)
 
 
 # -- public: utilisation --------------------------------------------------------------------------
@@ -446,10 +175,10 @@ def utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = None,
     """
     _check_promotion(promotion, cohort)
     source = _check_usage(usage, exact)
-    evaluated, ids = _evaluate(promotion, cohort, check_as_of(as_of),
+    evaluated, ids = evaluate(promotion, cohort, check_as_of(as_of),
                                check_bool("whole_population", whole_population))
     if source == "exact":
-        _apply_exact(evaluated, ids, exact, promotion, whole_population)
+        apply_exact(evaluated, ids, exact, promotion, whole_population)
     records = []
     for item in evaluated:
         record = {k: getattr(item, k) for k in ("family", "name", "scope", "type",
@@ -458,110 +187,10 @@ def utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = None,
                                                  "measurability", "note", "usage_source")}
         record["canonical_name"], record["restriction"] = item.canonical, item.label
         if item.usage is not None:
-            record.update(_statistics(item.usage, item.limit, item.unlimited, item.scope))
+            record.update(statistics(item.usage, item.limit, item.unlimited, item.scope))
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=list(UTILISATION_COLUMNS))
     return typed_frame(frame, UTILISATION_COLUMNS)
-
-
-def _statistics(usage: np.ndarray, limit: float | None, unlimited: bool, scope: str,
-                ) -> dict[str, Any]:
-    """The measured columns of a utilisation row, from per-customer usage (zeros included)."""
-    record: dict[str, Any] = {"customers_measured": len(usage),
-                              "customers_with_usage": int((usage > 0).sum()),
-                              "usage_total": float(usage.sum())}
-    if len(usage):
-        p50, p90 = np.quantile(usage, [0.5, 0.9])
-        record.update(usage_median=float(p50), usage_p90=float(p90),
-                      usage_max=float(usage.max()))
-    if unlimited or limit is None or pd.isna(limit) or limit <= 0:
-        return record
-    if scope == "promotion":
-        record["share_of_limit"] = usage.sum() / limit
-        return record
-    if len(usage):
-        record.update(share_of_limit=p90 / limit, share_median=p50 / limit)
-    record.update(customers_at_cap=int((usage >= limit).sum()),
-                  customers_near_cap=int((usage >= NEAR_CAP * limit).sum()),
-                  customers_over_cap=int((usage > limit).sum()))
-    return record
-
-
-def _check_usage(usage: Any, exact: Any) -> str:
-    if usage not in ("derived", "exact"):
-        raise ValidationError("usage", f"must be 'derived' or 'exact', got {usage!r}")
-    if usage == "exact" and not isinstance(exact, ExactUsage):
-        raise ValidationError("exact", "usage='exact' needs the promotionData usage of the "
-                              "cohort: exact=capnb.fetch_exact_usage(client, cohort, "
-                              f"program_id, promotion_id), got {type(exact).__name__}")
-    return str(usage)
-
-
-def _exact_key(family: Any, name: Any, kind: Any, period_unit: Any, limit: Any) -> tuple:
-    """What identifies one restriction in both the promotion and promotionData."""
-    name = LEGACY_TWINS.get(str(name), str(name)) if family == "limits" else str(name)
-    unit = str(period_unit) if kind == "PERIOD_BASED" and not pd.isna(period_unit) else None
-    return (str(family), name, unit, None if pd.isna(limit) else float(limit))
-
-
-def _measured(ids: np.ndarray, exact: ExactUsage) -> np.ndarray:
-    """The fetched customers promotionData answered for; an error when it was asked for none."""
-    requested = exact.customers["customer_id"].dropna().to_numpy(dtype="int64")
-    if len(ids) and not np.isin(ids, requested).any():
-        raise ValidationError("exact", "holds no customer of this cohort; fetch it for the "
-                              "cohort: capnb.fetch_exact_usage(client, cohort, ...)")
-    return np.intersect1d(ids, exact.measured_customer_ids.to_numpy(dtype="int64"))
-
-
-def _apply_exact(evaluated: list[_Evaluated], ids: np.ndarray, exact: ExactUsage,
-                 promotion: Promotion, whole_population: bool) -> None:
-    """Replace derived usage by promotionData's for every restriction it reports."""
-    measured = _measured(ids, exact)
-    if not len(measured):
-        for item in evaluated:
-            item.note += " promotionData answered for none of these customers (see "
-            item.note += "exact.customers): derived from the summaries."
-        return
-    rows = exact.usage
-    if promotion.id is not None:
-        rows = rows[rows["promotion_id"] == promotion.id]
-    rows = rows[rows["usage"].notna() & rows["customer_id"].isin(measured)]
-    rows_of: dict[tuple, list[int]] = {}
-    for i, values in enumerate(zip(rows["family"], rows["name"], rows["type"],
-                                   rows["period_unit"], rows["max_limit"], strict=True)):
-        rows_of.setdefault(_exact_key(*values), []).append(i)
-    customers = rows["customer_id"].to_numpy(dtype="int64")
-    amounts = rows["usage"].to_numpy(dtype="float64")
-    kpis = rows["kpi"].to_numpy(dtype=object)
-    skipped = len(ids) - len(measured)
-    for item in evaluated:
-        key = _exact_key(item.family, item.name, item.type, item.period_unit, item.limit)
-        hits = np.array(rows_of.get(key, []), dtype=np.int64)
-        if not len(hits):
-            item.note += (" promotionData reports no usage for this restriction: derived from "
-                          "the summaries.")
-            continue
-        pos = np.searchsorted(ids, customers[hits])
-        per_customer = np.bincount(pos, amounts[hits], len(ids))
-        item.usage = per_customer[np.isin(ids, measured)]
-        item.exact = np.ones(len(item.usage), dtype=bool)
-        item.usage_source, item.window_start = "promotionData", pd.NaT
-        item.metric = "currentCustomerUsage reported by promotionData"
-        kpi = next((k for k in kpis[hits] if isinstance(k, str)), "")
-        item.unit = item.unit or ("points" if "POINTS" in kpi else "count")
-        notes = [f"Exact: the platform's own count (promotionData) for {len(measured)} "
-                 "customer(s)" + (f"; {skipped} customer(s) without promotionData are left "
-                                  "out" if skipped else "") + "."]
-        if item.type == "PERIOD_BASED":
-            notes.append(f"Usage in the current {str(item.period_unit).lower()} period as the "
-                         "platform counts it.")
-        item.measurability = "exact"
-        if item.scope == "promotion" and not whole_population:
-            item.measurability = "lower_bound"
-            notes.append("Lower bound: the cohort's total; customers outside the cohort also "
-                         "count (pass whole_population=True if the cohort is every customer "
-                         "of the promotion).")
-        item.note = " ".join(notes)
 
 
 CUSTOMER_UTILISATION_COLUMNS: dict[str, str] = {
@@ -605,10 +234,10 @@ def customer_utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = N
     """
     _check_promotion(promotion, cohort)
     if _check_usage(usage, exact) == "exact":
-        cohort = cohort.subset(_measured(_fetched_ids(cohort), exact).tolist())
-    evaluated, ids = _evaluate(promotion, cohort, check_as_of(as_of), False)
+        cohort = cohort.subset(measured_ids(fetched_ids(cohort), exact).tolist())
+    evaluated, ids = evaluate(promotion, cohort, check_as_of(as_of), False)
     if usage == "exact":
-        _apply_exact(evaluated, ids, exact, promotion, False)
+        apply_exact(evaluated, ids, exact, promotion, False)
     evaluated = [e for e in evaluated if e.scope not in ("promotion", "expiry")]
     n = len(ids)
     k = len(evaluated)
@@ -664,18 +293,18 @@ def restriction_metrics() -> pd.DataFrame:
     >>> restriction_metrics().set_index("name").loc["pointsPerCustomer", "legacy_of"]
     'MAX_ALLOWED_POINTS_PER_CUSTOMER'
     """
-    best = {"points": "exact", "issuals": "exact", "earns": "exact", "events": "lower_bound",
-            "per_event": "proxy", None: "not_measurable"}
     rows = []
-    for name in [*_METRICS, *LEGACY_TWINS]:
-        twin = LEGACY_TWINS.get(name)
-        spec = _METRICS[twin or name]
-        metric, unit = _METRIC_TEXT.get(spec.quantity or "", (None, None))
-        level = best[spec.quantity]
+    for name in [*RESTRICTIONS, *SPELLINGS, *LEGACY_LIMITS]:
+        legacy = LEGACY_LIMITS.get(name)
+        spec = restriction(name)
+        measurable = spec.quantity in MEASURABLE
+        metric, unit = METRIC_TEXT[spec.quantity] if measurable else (None, None)
+        level = BEST_MEASURABILITY[spec.quantity] if measurable else "not_measurable"
         if spec.scope == "promotion" and level == "exact":
             level = "lower_bound (exact with whole_population)"
-        rows.append({"name": name, "legacy_of": twin, "scope": spec.scope, "metric": metric,
-                     "unit": unit, "measurability": level})
+        rows.append({"name": name, "legacy_of": legacy.twin if legacy else None,
+                     "scope": spec.scope, "metric": metric, "unit": unit,
+                     "measurability": level})
     frame = pd.DataFrame(rows).sort_values(["scope", "name"], kind="stable")
     return typed_frame(frame.reset_index(drop=True), {"name": "str", "legacy_of": "str",
                                                       "scope": "str", "metric": "str",
@@ -699,7 +328,6 @@ DERIVED_VS_EXACT_COLUMNS: dict[str, str] = {
     "derived_total": "float64", "exact_total": "float64", "derived_share": "float64",
     "exact_share": "float64", "derived_at_cap": "Int64", "exact_at_cap": "Int64",
 }
-_SCOPES = {"CUSTOMER": "customer", "PROMOTION": "promotion", "EVENT": "event"}
 
 
 def _exact_label(row: pd.Series, duplicated: bool) -> str:
@@ -754,7 +382,7 @@ def exact_utilisation(exact: ExactUsage, promotion_id: int | str, *,
             mask &= (column.isna() if pd.isna(item[key]) else (column == item[key])).to_numpy(
                 dtype=bool, na_value=False)
         rows = usage[mask]
-        scope = _SCOPES.get(str(item["limit_on"]), "unknown")
+        scope = LIMIT_ON_SCOPES.get(str(item["limit_on"]), "unknown")
         limit = float(item["max_limit"]) if pd.notna(item["max_limit"]) else np.nan
         unlimited = limit == -1
         record: dict[str, Any] = {
@@ -771,7 +399,7 @@ def exact_utilisation(exact: ExactUsage, promotion_id: int | str, *,
                         .reindex(measured, fill_value=0.0).to_numpy(dtype=float))
         record["measurability"] = ("lower_bound" if scope == "promotion"
                                    and not whole_population else "exact")
-        record.update(_statistics(per_customer, limit, unlimited, scope))
+        record.update(statistics(per_customer, limit, unlimited, scope))
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=list(EXACT_UTILISATION_COLUMNS))
     return typed_frame(frame, EXACT_UTILISATION_COLUMNS)

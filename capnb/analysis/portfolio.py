@@ -1,29 +1,30 @@
 """All promotions of a program at a glance: dates, promotion-wide budgets and the risk of
-exhausting them before the end (what ``portfolio.ipynb`` shows).
+exhausting them before the end (what ``portfolio.ipynb`` shows). Pure: frames in, frames out.
 
-:func:`portfolio` fetches the program's promotions (the paginated list) and measures budget
-usage from the action summaries of the cohorts given, or of the customers given (one cohort
-per promotion); :func:`portfolio_frame` is the pure part, from promotion objects and cohorts;
+:func:`portfolio_frame` measures budget usage from the action summaries of one cohort per
+promotion (:func:`capnb.fetch.program.fetch_program` fetches the promotions and cohorts);
 :func:`portfolio_view` formats the result for reading.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from capnb.api.catalog import promotion_list_frame
-from capnb.api.client import Client
-from capnb.api.parse import parse_promotion
+from capnb.analysis.measure import benefit_arrays, lifetime
 from capnb.errors import ValidationError
-from capnb.fetch.cohort import Cohort, fetch_cohort
+from capnb.restrictions import restriction
 from capnb.schema import typed_frame
 from capnb.validation import check_as_of, check_id
 
-__all__ = ["PORTFOLIO_COLUMNS", "portfolio", "portfolio_frame", "portfolio_view"]
+if TYPE_CHECKING:
+    from capnb.fetch.cohort import Cohort
+    from capnb.models import Promotion
+
+__all__ = ["PORTFOLIO_COLUMNS", "portfolio_frame", "portfolio_view"]
 
 PORTFOLIO_COLUMNS: dict[str, str] = {
     "promotion_id": "Int64", "name": "str", "type": "str", "status": "str",
@@ -34,21 +35,16 @@ PORTFOLIO_COLUMNS: dict[str, str] = {
     "budget_used_share": "float64", "risk": "float64", "projected_exhaustion":
     "datetime64[us, UTC]", "note": "str",
 }
-# promotion-wide restriction names (and legacy fields) -> the budget they cap
-_BUDGETS = {
-    "MAX_ALLOWED_POINTS_PER_PROMOTION": "points", "totalPointsInPromotion": "points",
-    "MAX_ALLOWED_TIMES_PER_PROMOTION": "times",
-    "MAX_NUMBER_OF_EARNS_PER_PROMOTION": "earns", "MAX_NUMBER_OF_EARN_PER_PROMOTION": "earns",
-}
 _DAY = pd.Timedelta(days=1)
 
 
-def _limits(item: Mapping[str, Any]) -> dict[str, int | None]:
+def _limits(promotion: Promotion) -> dict[str, int | None]:
     """The smallest configured promotion-wide limit of each budget (None = none or -1)."""
-    restrictions = parse_promotion(dict(item)).restrictions
+    restrictions = promotion.restrictions
     out: dict[str, int | None] = {"points": None, "times": None, "earns": None}
     for name, value in zip(restrictions["name"], restrictions["value"], strict=True):
-        budget = _BUDGETS.get(str(name))
+        known = restriction(name)
+        budget = known.budget if known is not None else None
         if budget is None or pd.isna(value) or value <= 0:
             continue
         current = out[budget]
@@ -60,26 +56,23 @@ def _usage(cohort: Cohort) -> dict[str, float]:
     """Budget usage a cohort's summaries show: points and earns exactly (for the cohort),
     times as a lower bound (per customer the largest of its three counts)."""
     points = cohort.points
-    per_customer = [frame.groupby(frame["customer_id"].astype("int64"))[column].sum()
-                    for frame, column in ((points, "times_issued"),
-                                          (cohort.incentives, "issued_count"),
-                                          (cohort.alternate_currencies, "times_issued"))]
-    times = pd.concat(per_customer, axis=1).fillna(0).max(axis=1).sum() if len(
-        pd.concat(per_customer)) else 0.0
+    events, _ = lifetime("events", benefit_arrays(cohort))
+    times = events.sum()
     return {"points": float(points["total_points"].sum()),
             "earns": float(points["times_issued"].astype("float64").sum()),
             "times": float(times)}
 
 
-def portfolio_frame(items: Sequence[Mapping[str, Any]],
+def portfolio_frame(promotions: Sequence[Promotion],
                     cohorts: Mapping[int, Cohort] | None = None, *,
                     as_of: Any = None) -> pd.DataFrame:
-    """One row per promotion object, sorted by the risk of exhausting a budget.
+    """One row per promotion, sorted by the risk of exhausting a budget.
 
     Parameters
     ----------
-    items : sequence of dict
-        Promotion objects (the promotions list, or promotion-by-id answers).
+    promotions : sequence of Promotion
+        Parsed promotion objects (:func:`capnb.fetch.program.fetch_program`, or
+        ``capnb.api.parse.parse_promotion`` of promotion-by-id answers).
     cohorts : mapping of promotion id -> Cohort, optional
         Usage of promotion-wide budgets is measured from these (NA otherwise). A cohort that is
         not the whole population gives lower bounds.
@@ -106,14 +99,13 @@ def portfolio_frame(items: Sequence[Mapping[str, Any]],
         raise ValidationError("cohorts", "must map promotion ids to Cohorts, got "
                               f"{type(cohorts).__name__}")
     cohorts = {check_id("cohorts", k): v for k, v in (cohorts or {}).items()}
-    frame = promotion_list_frame(list(items))
     records = []
-    for item, row in zip(items, frame.itertuples(index=False), strict=True):
-        limits = _limits(item)
-        start, end = row.start, row.end
-        record: dict[str, Any] = {"promotion_id": row.promotion_id, "name": row.name,
-                                  "type": row.type, "status": row.status, "start": start,
-                                  "end": end}
+    for promotion in promotions:
+        limits = _limits(promotion)
+        start, end = promotion.start, promotion.end
+        record: dict[str, Any] = {"promotion_id": promotion.id, "name": promotion.name,
+                                  "type": promotion.offer_type, "status": promotion.status,
+                                  "start": start, "end": end}
         notes = []
         if pd.notna(start) and pd.notna(end) and end > start:
             total = (end - start) / _DAY
@@ -123,7 +115,7 @@ def portfolio_frame(items: Sequence[Mapping[str, Any]],
         else:
             notes.append("no usable start/end dates")
         record.update({f"{b}_limit": v for b, v in limits.items()})
-        cohort = cohorts.get(int(row.promotion_id)) if pd.notna(row.promotion_id) else None
+        cohort = cohorts.get(promotion.id) if promotion.id is not None else None
         if cohort is not None:
             used = _usage(cohort)
             record.update({f"{b}_used": v for b, v in used.items()})
@@ -155,47 +147,6 @@ def portfolio_frame(items: Sequence[Mapping[str, Any]],
     return out.loc[order.index].reset_index(drop=True)
 
 
-def portfolio(client: Client, program_id: int | str, *, as_of: Any = None,
-              cohorts: Mapping[int, Cohort] | None = None, customers: Any = None,
-              status: str | list[str] | None = None, **fetch: Any) -> pd.DataFrame:
-    """Every promotion of a program, with budgets, days left and risk.
-
-    Parameters
-    ----------
-    client : Client
-    program_id : int
-    as_of : timestamp-like, optional
-        "Now" (naive = UTC). Default: the current time.
-    cohorts : mapping of promotion id -> Cohort, optional
-        Budget usage is measured from these.
-    customers : ids, Series or CSV/Parquet path, optional
-        Instead of ``cohorts``: fetch the action summaries of these customers for every
-        promotion (``fetch_cohort``; other keyword arguments such as ``store`` go to it).
-        Usage is exact when they are every customer of the program, a lower bound otherwise.
-    status : str or list of str, optional
-        Only promotions with this status (``LIVE``, ``UPCOMING``, ...).
-
-    Returns
-    -------
-    DataFrame
-        See :func:`portfolio_frame`; fetches the promotions list (all pages).
-    """
-    if not isinstance(client, Client):
-        raise ValidationError("client", f"must be a capnb.Client, got {type(client).__name__}")
-    if cohorts is not None and customers is not None:
-        raise ValidationError("customers", "give cohorts or customers, not both")
-    now = check_as_of(as_of)
-    program = check_id("program_id", program_id)
-    items = client.promotion_payloads(program, status)
-    if customers is not None:
-        ids = promotion_list_frame(items)["promotion_id"].dropna().astype("int64")
-        cohorts = {pid: fetch_cohort(client, customers, program, pid, **fetch) for pid in ids}
-    elif fetch:
-        raise ValidationError(next(iter(fetch)), "is a fetch_cohort argument: pass customers "
-                              "too")
-    return portfolio_frame(items, cohorts, as_of=now)
-
-
 def _amount(used: Any, limit: Any) -> str:
     if pd.isna(used):
         return "no cap" if pd.isna(limit) else f"— of {limit:,}"
@@ -217,8 +168,8 @@ def portfolio_view(frame: pd.DataFrame) -> pd.DataFrame:
     """
     missing = [c for c in PORTFOLIO_COLUMNS if c not in getattr(frame, "columns", ())]
     if missing:
-        raise ValidationError("frame", "must come from capnb.analysis.portfolio.portfolio (missing "
-                              f"{', '.join(missing)})")
+        raise ValidationError("frame", "must come from capnb.analysis.portfolio.portfolio_frame "
+                              f"(missing {', '.join(missing)})")
 
     def day(stamp: Any) -> str:
         return "" if pd.isna(stamp) else f"{stamp:%Y-%m-%d}"

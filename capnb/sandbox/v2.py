@@ -1,10 +1,10 @@
-"""The sandbox's related endpoints: identifier lookup, v2 action summary, programs, the
-paginated promotions list and per-customer promotion data (exact limit usage).
+"""Answers of the sandbox's ``/v2`` endpoints: identifier lookup, v2 action summary, programs and
+per-customer promotion data (exact limit usage).
 
 Everything here is shaped from :class:`~capnb.sandbox.data.SandboxData` (the same events as
 the v3 action summary), so the answers agree with each other and with
 :meth:`SandboxData.true_usage`. Each public function takes the data and the query parameters and
-returns ``(http_status, payload)``; :mod:`capnb.sandbox.server` only routes to them.
+returns ``(http_status, payload)``; :mod:`capnb.sandbox.app` only routes to them.
 
 Identifiers
 -----------
@@ -14,8 +14,8 @@ Derived from the customer id, so nothing is stored: ``mobile`` = ``"91"`` + the 
 
 Choices where the documentation is silent
 -----------------------------------------
-- v2 errors come with ``error_status`` (404 by default) for "not found" codes (8015, 8874,
-  2010) and 400 for missing parameters (8883, 4054).
+- v2 errors come with ``error_status`` (404 by default) for "not found" codes (8015, 8874)
+  and 400 for missing parameters (8883).
 - The v2 summary lists rewards in ``rewards[]`` and badges in ``badges[]``; every other incentive
   action (coupons, enrolment, opt-in, tier upgrade) stays in ``incentives[]`` with ISO dates.
   Every item keeps its ``activityId``.
@@ -29,7 +29,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from capnb.sandbox.data import Event, SandboxData, _quantity
+from capnb.restrictions import LEGACY_LIMITS, documented
+from capnb.sandbox.answer import Answer, digits
+from capnb.sandbox.data import SandboxData
+from capnb.sandbox.generate import Event, event_quantity
 
 __all__ = [
     "IDENTIFIER_NAMES",
@@ -37,50 +40,19 @@ __all__ = [
     "lookup",
     "programs",
     "promotion_data",
-    "promotions_list",
     "resolve",
     "v2_action_summary",
 ]
 
 IDENTIFIER_NAMES = ("mobile", "email", "externalId", "cardnumber", "id")
-NOT_FOUND_CODES = frozenset({8015, 8874, 2010})
 _IST = timezone(timedelta(hours=5, minutes=30))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_OK_GATEWAY = {"code": 200, "message": "success"}
-
-# restriction name -> (kpi, limitOn) of promotionData
-_KPI = {
-    "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER": ("NUMBER_OF_ISSUALS", "CUSTOMER"),
-    "MAX_NUMBER_OF_EARNS_PER_CUSTOMER": ("NUMBER_OF_EARNS", "CUSTOMER"),
-    "MAX_POINTS_PER_EARN_PER_CUSTOMER": ("NUMBER_OF_POINTS", "EVENT"),
-    "MAX_NUMBER_OF_EARNS_PER_PROMOTION": ("NUMBER_OF_EARNS", "PROMOTION"),
-    "MAX_NUMBER_OF_EARN_PER_PROMOTION": ("NUMBER_OF_EARNS", "PROMOTION"),
-    "MAX_ALLOWED_POINTS_PER_CUSTOMER": ("NUMBER_OF_POINTS", "CUSTOMER"),
-    "MAX_ALLOWED_TIMES_PER_CUSTOMER": ("NUMBER_OF_TIMES", "CUSTOMER"),
-    "MAX_ALLOWED_POINTS_PER_EVENT": ("NUMBER_OF_POINTS", "EVENT"),
-    "MAX_ALLOWED_POINTS_PER_PROMOTION": ("NUMBER_OF_POINTS", "PROMOTION"),
-    "MAX_ALLOWED_TIMES_PER_PROMOTION": ("NUMBER_OF_TIMES", "PROMOTION"),
-    "MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER": ("NUMBER_OF_REDEMPTIONS_PER_EARN", "CUSTOMER"),
-}
-_PROMOTION_QUANTITY = {"NUMBER_OF_POINTS": "points", "NUMBER_OF_TIMES": "events",
-                       "NUMBER_OF_EARNS": "earns"}
-_LEGACY_TO_NAME = {"pointsPerCustomer": "MAX_ALLOWED_POINTS_PER_CUSTOMER",
-                   "numberOfTimesPerCustomer": "MAX_ALLOWED_TIMES_PER_CUSTOMER",
-                   "totalPointsPerEventLimit": "MAX_ALLOWED_POINTS_PER_EVENT",
-                   "totalPointsInPromotion": "MAX_ALLOWED_POINTS_PER_PROMOTION"}
-
-Answer = tuple[int, dict[str, Any]]
 
 
 def v2_error(status: int, code: int, message: str) -> Answer:
     """A v2 error body."""
     return status, {"errors": [{"status": False, "code": code, "message": message}],
                     "warnings": []}
-
-
-def _gateway_error(status: int, code: int, message: str) -> Answer:
-    return status, {"status": {"code": code, "message": message}, "validationErrors": None,
-                    "data": None}
 
 
 def iso(ms: int | None) -> str | None:
@@ -155,14 +127,8 @@ def lookup(data: SandboxData, query: dict[str, str], error_status: int = 404) ->
     return 200, {"entity": found, "warnings": []}
 
 
-def _digits(value: str | None) -> int | None:
-    if value and value.isascii() and value.isdigit():
-        return int(value)
-    return None
-
-
 def _promotion_by(data: SandboxData, query: dict[str, str]) -> int | None:
-    promotion_id = _digits(query.get("promotionId"))
+    promotion_id = digits(query.get("promotionId"))
     if promotion_id is not None:
         return promotion_id if data.has_promotion(promotion_id) else None
     wanted = query.get("promotionIdentifier")
@@ -189,7 +155,7 @@ def v2_action_summary(data: SandboxData, query: dict[str, str],
     if isinstance(found, tuple):
         return found
     promotion_id = _promotion_by(data, query)
-    if _digits(query["programId"]) != data.program_id or promotion_id is None:
+    if digits(query["programId"]) != data.program_id or promotion_id is None:
         return v2_error(error_status, 8874, "Invalid promotion")
     activity_id = query.get("activityId") or None
     v3 = data.summary_payload(found, promotion_id, activity_id)
@@ -232,32 +198,6 @@ def programs(data: SandboxData) -> Answer:
                  "warnings": [], "errors": []}
 
 
-def promotions_list(data: SandboxData, query: dict[str, str], error_status: int = 404
-                    ) -> Answer:
-    """``GET /api_gateway/loyalty/v1/programs/promotions/list``.
-
-    ``limit`` (page size > 0) and ``offset`` (0-based page number) are required (4054);
-    ``program`` defaults to the org's program (2010 when unknown); ``status`` filters on
-    ``promotionStatus`` (comma-separated, any case).
-    """
-    limit, offset = _digits(query.get("limit")), _digits(query.get("offset"))
-    if not limit or offset is None:
-        return _gateway_error(400, 4054, "limit and offset are required (offset is a page "
-                                         "number, limit a positive page size)")
-    program = query.get("program")
-    if program and _digits(program) != data.program_id:
-        return _gateway_error(error_status, 2010, "Program ID is invalid.")
-    statuses = {s.strip().upper() for s in (query.get("status") or "").split(",") if s.strip()}
-    items = [data.promotion_payload(pid) for pid in data.promotion_ids]
-    if statuses:
-        items = [p for p in items if p["promotionStatus"] in statuses]
-    total = len(items)
-    page = items[offset * limit:(offset + 1) * limit]
-    return 200, {"status": dict(_OK_GATEWAY), "validationErrors": None, "data": page,
-                 "pageDetails": {"pageNumber": offset, "pageSize": limit,
-                                 "totalEntries": total, "pageCount": -(-total // limit)}}
-
-
 def _number(value: float) -> str:
     return "-1" if value == -1 else f"{value:.3f}"
 
@@ -268,7 +208,7 @@ def _restriction_items(data: SandboxData, promotion_id: int, events: list[Event]
     restrictions = payload["promotionRestrictions"]["restrictions"]
     if restrictions is None:  # legacy limits only: they mirror redemption restrictions
         families = {"redemptionRestrictions": [
-            {"name": _LEGACY_TO_NAME[key], "value": value, "type": "NON_PERIOD_BASED"}
+            {"name": LEGACY_LIMITS[key].twin, "value": value, "type": "NON_PERIOD_BASED"}
             for key, value in payload["limits"].items() if value]}
     else:
         families = {key: restrictions.get(key) or [] for key in (
@@ -278,17 +218,18 @@ def _restriction_items(data: SandboxData, promotion_id: int, events: list[Event]
     for family, items in families.items():
         rows = []
         for item in items:
-            if item["name"] not in _KPI:
+            known = documented(item["name"])
+            if known is None or known.kpi is None:
                 continue
-            kpi, limit_on = _KPI[item["name"]]
+            kpi, limit_on = known.kpi, known.limit_on
             row = {"kpi": kpi, "maxLimit": _number(item["value"]), "limitOn": limit_on,
                    "type": item.get("type") or "NON_PERIOD_BASED",
                    "periodType": item.get("periodType"), "periodUnit": item.get("periodUnit")}
             if limit_on == "CUSTOMER":
                 row["currentCustomerUsage"] = f"{truth[item['name']]:.3f}"
             elif limit_on == "PROMOTION":
-                quantity = _PROMOTION_QUANTITY[kpi]
-                row["currentCustomerUsage"] = f"{sum(_quantity(e, quantity) for e in events):.3f}"
+                total = sum(event_quantity(e, str(known.quantity)) for e in events)
+                row["currentCustomerUsage"] = f"{total:.3f}"
             rows.append(row)
         out[family] = rows
     return out
@@ -333,7 +274,7 @@ def promotion_data(data: SandboxData, query: dict[str, str], error_status: int =
         return found
     wanted = {p.strip() for p in (query.get("programs") or "").split(",") if p.strip()}
     ids = data.promotion_ids if not wanted or str(data.program_id) in wanted else []
-    limit, offset = _digits(query.get("limit")), _digits(query.get("offset"))
+    limit, offset = digits(query.get("limit")), digits(query.get("offset"))
     if limit and offset is not None:
         ids = ids[offset * limit:(offset + 1) * limit]
     return 200, {"customerId": found,

@@ -1,0 +1,204 @@
+"""What a utilisation row says in words: its measurability and plain-English note.
+
+The functions here take the facts :mod:`capnb.analysis.evaluate` and
+:mod:`capnb.analysis.exact` established (which case applies, the window, what the summary may
+miss) and return the measurability (``exact``, ``lower_bound``, ``proxy``, ``not_measurable``)
+with the note text; they compute no usage. :data:`METRIC_TEXT` names each measurable quantity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from capnb.analysis.summary import DATA_START
+
+__all__ = [
+    "BEST_MEASURABILITY",
+    "EXACT_METRIC",
+    "METRIC_TEXT",
+    "NO_EXACT_CUSTOMERS",
+    "NO_EXACT_USAGE",
+    "Coverage",
+    "Verdict",
+    "exact_verdict",
+    "measured_verdict",
+    "not_measurable_note",
+    "unplaced_window_note",
+    "windowed_metric",
+]
+
+METRIC_TEXT = {
+    "points": ("points issued (sum of total_points)", "points"),
+    "issuals": ("incentives issued (sum of issued_count)", "count"),
+    "earns": ("points issuances (sum of times_issued)", "count"),
+    "events": ("events: at least the largest of points issuances, currency issuances and "
+               "incentives issued", "count"),
+    "per_event": ("largest average points per issuance of a category "
+                  "(total_points / times_issued)", "points"),
+}
+"""Measurable quantity -> (metric text, unit) of a utilisation row."""
+BEST_MEASURABILITY = {"points": "exact", "issuals": "exact", "earns": "exact",
+                      "events": "lower_bound", "per_event": "proxy"}
+"""Measurable quantity -> its measurability in the best case (other quantities: not measurable)."""
+EXACT_METRIC = "currentCustomerUsage reported by promotionData"
+"""The metric text of a restriction whose usage promotionData reported."""
+NO_EXACT_CUSTOMERS = (" promotionData answered for none of these customers (see "
+                      "exact.customers): derived from the summaries.")
+"""Appended to every note when promotionData measured none of the cohort's customers."""
+NO_EXACT_USAGE = (" promotionData reports no usage for this restriction: derived from the "
+                  "summaries.")
+"""Appended to the note of a restriction promotionData does not report."""
+
+_WHY_NOT = {
+    "redemptions": ("the summary reports benefits issued, never redemptions (the promotionData "
+                    "endpoint reports this usage)"),
+    None: "capnb does not know which quantity this restriction name limits",
+}
+_OUTSIDE_COHORT = ("Lower bound: the cohort's total; customers outside the cohort also count "
+                   "(pass whole_population=True if the cohort is every customer of the "
+                   "promotion).")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a cohort's summaries may miss: benefits before 2025-06-12, other activities."""
+
+    start: pd.Timestamp | None
+    activity_id: str | None
+    failed: int
+
+    def gaps(self, window_begin: pd.Timestamp | None = None) -> list[str]:
+        """Why benefits may be missing; for a window beginning at ``window_begin``, benefits
+        before 2025-06-12 matter only when the window reaches back before that date."""
+        start_gaps = []
+        start = self.start
+        if start is None or pd.isna(start):
+            start_gaps.append("the promotion's start date is unknown, so benefits before "
+                              "2025-06-12 may be missing from the summary")
+        elif start < DATA_START:
+            start_gaps.append(f"the promotion started on {start:%Y-%m-%d}, before 2025-06-12: "
+                              "earlier benefits are not in the summary")
+        activity_gaps = []
+        if self.activity_id:
+            activity_gaps.append(f"the cohort holds activity {self.activity_id!r} only: other "
+                                 "activities' benefits are missing")
+        if window_begin is None:
+            return start_gaps + activity_gaps
+        return activity_gaps + ([] if window_begin >= DATA_START else start_gaps)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Measurability and note of a measured restriction; ``complete`` = no benefit missing."""
+
+    measurability: str
+    note: str
+    complete: bool
+
+
+def _legacy(name: str, canonical: str) -> list[str]:
+    return [f"Legacy limits field {name}, measured as {canonical}."] if canonical != name else []
+
+
+def not_measurable_note(name: str, canonical: str, scope: str, quantity: str | None,
+                        kind: str | None, value: int | None) -> str:
+    """The note of a restriction whose quantity the summary cannot measure."""
+    notes = _legacy(name, canonical)
+    if scope == "expiry":
+        days = f"{value} days from issual" if kind == "CUSTOM" else "the promotion's end"
+        notes.append(f"Expiry rule ({kind or 'type unknown'}: {days}), not a usage cap: not "
+                     "measurable.")
+    else:
+        notes.append(f"Not measurable: {_WHY_NOT[quantity]}.")
+    return " ".join(notes)
+
+
+def unplaced_window_note(name: str, canonical: str, period_type: str | None,
+                         unit: str | None) -> str:
+    """The note of a PERIOD_BASED restriction whose window capnb cannot place."""
+    return " ".join([*_legacy(name, canonical), f"Not measurable: PERIOD_BASED with period "
+                     f"{period_type}/{unit}, a window capnb cannot place."])
+
+
+def windowed_metric(quantity: str, days: int) -> str:
+    """The metric text of a quantity measured in a trailing window."""
+    return f"{METRIC_TEXT[quantity][0]} in the trailing {days} day(s) to as_of"
+
+
+def measured_verdict(*, name: str, canonical: str, scope: str, quantity: str,
+                     period_based: bool, unit: str | None, window: tuple[int, pd.Timestamp,
+                                                                          pd.Timestamp] | None,
+                     coverage: Coverage, whole_population: bool, unlimited: bool,
+                     value: int | None) -> Verdict:
+    """Measurability and note of a restriction the summary measures.
+
+    ``window`` is (days, begin, as_of) for a quantity measured in a trailing window.
+    """
+    notes = _legacy(name, canonical)
+    metric = METRIC_TEXT[quantity][0]
+    if window is not None:
+        days, begin, as_of = window
+        lost = coverage.gaps(window_begin=begin)
+        level = "lower_bound"
+        notes.append(
+            f"PERIOD_BASED ({unit}: trailing {days} day(s) before each event). The "
+            "summary holds lifetime totals and the last issuance only, so usage in "
+            f"({begin:%Y-%m-%d %H:%M}, {as_of:%Y-%m-%d %H:%M} UTC] is a lower bound: a "
+            "benefit last issued in the window counts its full amount if issued once, "
+            "else at least one event; one last issued earlier counts 0. Caps hit in "
+            "earlier windows cannot be seen.")
+    elif quantity == "per_event":
+        lost = coverage.gaps()
+        level = "proxy"
+        notes.append("Proxy: the summary has no per-event amounts; the largest average "
+                     "points per issuance of a category never exceeds the largest single "
+                     "event, so an average over the cap proves a breach (customers_over_cap)"
+                     " while customers under it may still have larger single events.")
+        if period_based:
+            notes.append("The period settings of a per-event cap are ignored.")
+    else:
+        lost = coverage.gaps()
+        if quantity == "events":
+            level = "lower_bound"
+            notes.append("Lower bound: the summary has no event count and an event may "
+                         "issue points, a currency and an incentive at once (exact for "
+                         "customers with only one kind of benefit).")
+        elif scope == "promotion" and not whole_population:
+            level = "lower_bound"
+            notes.append(_OUTSIDE_COHORT)
+        elif scope == "promotion" and coverage.failed:
+            level = "lower_bound"
+            notes.append(f"Lower bound: {coverage.failed} customer(s) could not be fetched.")
+        else:
+            level = "exact" if not lost else "lower_bound"
+            notes.append(f"Lifetime {metric}" + (" of the whole cohort." if
+                         scope == "promotion" else " per customer."))
+        if quantity == "earns":
+            notes.append("Assumes an earn issues points in one category.")
+    if lost:
+        if level == "exact":
+            level = "lower_bound"
+        notes.append("Lower bound: " + "; ".join(lost) + ".")
+    if unlimited:
+        notes.append("No limit (-1): usage shown without a share.")
+    elif not value:
+        notes.append(f"Limit value {value!r}: usage shown without a share.")
+    return Verdict(level, " ".join(notes), not lost)
+
+
+def exact_verdict(*, measured: int, skipped: int, period_based: bool, period_unit: object,
+                  scope: str, whole_population: bool) -> tuple[str, str]:
+    """(measurability, note) of a restriction whose usage promotionData reported."""
+    notes = [f"Exact: the platform's own count (promotionData) for {measured} "
+             "customer(s)" + (f"; {skipped} customer(s) without promotionData are left "
+                              "out" if skipped else "") + "."]
+    if period_based:
+        notes.append(f"Usage in the current {str(period_unit).lower()} period as the "
+                     "platform counts it.")
+    level = "exact"
+    if scope == "promotion" and not whole_population:
+        level = "lower_bound"
+        notes.append(_OUTSIDE_COHORT)
+    return level, " ".join(notes)
