@@ -1,4 +1,5 @@
-"""The package's structure: import layers, no import cycles, private names stay home.
+"""The package's structure: import layers, no import cycles, private names stay home, small
+modules that say what they own.
 
 The contracts live in ``pyproject.toml`` (``[tool.importlinter]``): ``capnb.cli`` > ``reports``
 > ``analysis`` > ``fetch`` > ``api`` > the core modules, a sandbox that imports core modules only,
@@ -16,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "capnb"
+MAX_LINES = 500
 
 
 def run_lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
@@ -32,6 +34,18 @@ def test_import_contracts_are_kept():
     result = run_lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 kept, 0 broken" in result.stdout
+
+
+def test_every_module_is_small_and_says_what_it_owns():
+    too_long, undocumented = [], []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_LINES:
+            too_long.append(f"{path.relative_to(ROOT)}: {len(text.splitlines())} lines")
+        if not ast.get_docstring(ast.parse(text)):
+            undocumented.append(str(path.relative_to(ROOT)))
+    assert too_long == [], f"modules over {MAX_LINES} lines"
+    assert undocumented == [], "modules without a docstring"
 
 
 # -- private names ---------------------------------------------------------------------------------
