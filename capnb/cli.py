@@ -1,5 +1,7 @@
-"""Command line: ``capnb sandbox``, ``capnb demo`` and ``capnb report``. Argument parsing only;
-nothing imports it."""
+"""The ``capnb`` command: ``capnb sandbox`` serves the embedded sandbox, ``capnb demo`` prints a
+promotion and a customer's frames from it, ``capnb report`` lists the notebooks (and where the
+packaged ones live) or renders one as an HTML report. Argument parsing and printing only; the top
+layer: only ``capnb.__main__`` (``python -m capnb``) imports it."""
 
 from __future__ import annotations
 
@@ -71,6 +73,7 @@ def _report(args: argparse.Namespace) -> int:
     from capnb.reports import render
 
     if args.list:
+        print(f"notebooks packaged with capnb: {render.PACKAGED_NOTEBOOKS}")
         for entry in render.list_notebooks():
             print(f"{entry['name']}  ({entry['path']})")
             if entry["title"]:

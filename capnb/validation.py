@@ -91,29 +91,40 @@ def check_identifier_name(value: Any, name: str = "identifier_name") -> str:
     return value
 
 
-def check_tz(tz: Any) -> ZoneInfo:
-    """Return the ``ZoneInfo`` of an IANA name; raise ``ValidationError`` otherwise."""
+def check_tz(tz: Any, name: str = "tz") -> ZoneInfo:
+    """Return the ``ZoneInfo`` of an IANA name; raise ``ValidationError`` naming ``name``
+    otherwise (``.key`` gives the name back)."""
     if not isinstance(tz, str):
-        raise ValidationError("tz", f"must be an IANA timezone name like 'Asia/Kolkata', got "
+        raise ValidationError(name, f"must be an IANA timezone name like 'Asia/Kolkata', got "
                               f"{type(tz).__name__}")
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError("tz", f"unknown timezone {tz!r}; use an IANA name such as 'UTC' "
+        raise ValidationError(name, f"unknown timezone {tz!r}; use an IANA name such as 'UTC' "
                               "or 'Asia/Kolkata'") from exc
 
-def check_as_of(as_of: Any) -> pd.Timestamp:
-    """``as_of`` as a UTC timestamp in microseconds (naive = UTC; None = now)."""
-    if as_of is None:
+
+def check_as_of(as_of: Any, name: str = "as_of") -> pd.Timestamp:
+    """``as_of`` as a UTC timestamp in microseconds.
+
+    Takes a timestamp, a datetime or an ISO string (naive = UTC); None, ``""`` and ``"now"``
+    mean now.
+
+    >>> check_as_of("2026-11-15T05:30:00+05:30")
+    Timestamp('2026-11-15 00:00:00+0000', tz='UTC')
+    """
+    if as_of is None or (isinstance(as_of, str) and as_of.strip().lower() in ("", "now")):
         return pd.Timestamp.now(tz="UTC").as_unit("us")
     try:
         stamp = pd.Timestamp(as_of)
     except (TypeError, ValueError) as exc:
-        raise ValidationError("as_of", f"must be a timestamp, got {as_of!r}") from exc
+        raise ValidationError(name, "must be a timestamp or an ISO date-time like "
+                              f"'2026-11-15T00:00:00Z' or 'now', got {as_of!r}") from exc
     if pd.isna(stamp):
-        raise ValidationError("as_of", "must be a timestamp, got a missing value")
+        raise ValidationError(name, f"must be a timestamp, got a missing value ({as_of!r})")
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return stamp.as_unit("us")
+
 
 def check_bool(name: str, value: Any) -> bool:
     """``value`` as a bool; numpy bools accepted, anything else rejected."""

@@ -89,6 +89,7 @@ def test_notebook_parameters_are_literal_and_parsed(name):
 def test_list_prints_every_notebook_and_parameter():
     code, out, _ = render_cli("report", "--list")
     assert code == 0
+    assert out.splitlines()[0] == f"notebooks packaged with capnb: {render.PACKAGED_NOTEBOOKS}"
     for name in NOTEBOOKS:
         assert name in out
     assert 'promotion_id = 1133601377  # promotion to analyse' in out

@@ -1,8 +1,15 @@
-"""capnb.reports.widgets: drive the dashboard by setting values and clicking, no browser."""
+"""capnb.reports.widgets: drive the dashboard by setting values and clicking, no browser.
+
+Every test gets its own app (building one offline takes a few tens of milliseconds; against the
+sandbox, one programs request and one promotions listing), so no test depends on another's
+clicks. The sandbox server is shared by the module; tests compare its request counters before
+and after.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
@@ -26,21 +33,43 @@ from tests.test_analysis import (  # noqa: E402
 )
 
 
-@pytest.fixture(scope="module")
-def app() -> Dashboard:
+def offline_app() -> Dashboard:
     cohort = make_cohort(STATUSES, INCENTIVES, POINTS, CURRENCIES)
     return dashboard(cohort, promotion=make_promotion(LIFETIME + PERIODIC, name="<b>Offline</b>"),
                      as_of=AS_OF)
 
 
+@pytest.fixture
+def app() -> Dashboard:
+    """An offline app of its own, for a test that sets controls."""
+    return offline_app()
+
+
+@pytest.fixture(scope="module")
+def untouched_app() -> Dashboard:
+    """An offline app shared by the tests that only read it."""
+    return offline_app()
+
+
 def bars(app: Dashboard, name: str) -> dict:
+    """A figure's bars as {(trace name, x): y}."""
     return {(trace.name, x): y for trace in app.figures[name].data
             if trace.type == "bar" for x, y in zip(trace.x, trace.y, strict=True)}
 
 
-def test_offline_dashboard_draws_every_figure(app):
-    assert set(app.figures) == set(FIGURES)
+def traces(app: Dashboard, name: str) -> list:
+    """A figure's traces as (type, name, y values)."""
+    return [(trace.type, trace.name, list(trace.y)) for trace in app.figures[name].data]
+
+
+def test_offline_dashboard_draws_every_figure(untouched_app):
+    app = untouched_app
+    assert list(app.figures) == list(FIGURES)
     assert all(len(app.figures[name].data) for name in FIGURES)
+    # what the figures draw is what the analysis returned
+    issued = app.results["issuance"].set_index(["activity_id", "action"])["issued"]
+    assert sum(bars(app, "issuance").values()) == issued.sum() == 7
+    assert not any("No data" in str(app.figures[name].layout.annotations) for name in FIGURES)
     assert app.fetch_button.disabled and app.promotion_input.value == "1"
     assert app.activity_dropdown.options == ("All activities", "act_coupon", "act_reward",
                                              "(no activity)")
@@ -49,11 +78,16 @@ def test_offline_dashboard_draws_every_figure(app):
     title = app.figures["utilisation"].layout.title.text
     assert "&lt;b&gt;Offline&lt;/b&gt; (1)" in title
     assert "MAX_ALLOWED_POINTS_PER_CUSTOMER (daily)" in app.restriction_dropdown.options
-    assert "not measurable" in app.notes.value.lower() or "Not measurable" in app.notes.value
+    rows = [cells for cells in (re.findall(r"<td>(.*?)</td>", row, re.S)
+                                for row in app.notes.value.split("<tr")) if cells]
+    assert [name for name, _, _ in rows] == list(app.results["utilisation"]["name"])
+    (foo,) = [row for row in rows if row[0] == "MAX_FOO_PER_CUSTOMER"]
+    assert foo[1] == "not_measurable" and foo[2].startswith("Not measurable")
 
 
 def test_filters_update_the_figures_in_place(app):
-    issuance = app.figures["issuance"]
+    issuance, everything = app.figures["issuance"], bars(app, "issuance")
+    timeline, drawn = app.results["timeline"], traces(app, "timeline")
     app.action_select.value = ("REWARD",)
     assert app.figures["issuance"] is issuance
     assert set(x for _, x in bars(app, "issuance")) == {"REWARD"}
@@ -67,6 +101,9 @@ def test_filters_update_the_figures_in_place(app):
     assert app.results["timeline"]["period"].dt.strftime("%Y-%m").tolist()[0] == "2026-01"
     app.freq_dropdown.value = "D"
     app.tz_input.value = "UTC"
+    assert bars(app, "issuance") == everything  # back to the whole cohort
+    pd.testing.assert_frame_equal(app.results["timeline"], timeline)
+    assert traces(app, "timeline") == drawn
 
 
 def test_date_range_keeps_benefits_last_issued_inside(app):
@@ -124,21 +161,38 @@ def test_offline_without_promotion_and_argument_checks():
 # -- against the sandbox ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sandbox_app():
-    from capnb.sandbox import SANDBOX_AS_OF, Sandbox
+def sb():
+    """A sandbox shared by the module's tests (they only read it and count its requests)."""
+    from capnb.sandbox import Sandbox
 
-    with Sandbox(customers=200, seed=0, latency_ms=4) as sb:
-        ids = list(sb.catalog()["customer_ids"])
-        yield sb, dashboard(capnb.connect(sb.environ()), program_id=sb.data.program_id,
-                            promotion_id=1133601377, customers=ids, as_of=SANDBOX_AS_OF,
-                            workers=4)
+    with Sandbox(customers=200, seed=0, latency_ms=4) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox_app(sb):
+    """A fresh app on the sandbox: ENROL preselected, its 200 customers the default cohort."""
+    from capnb.sandbox import SANDBOX_AS_OF
+
+    ids = list(sb.catalog()["customer_ids"])
+    app = dashboard(capnb.connect(sb.environ()), program_id=sb.data.program_id,
+                    promotion_id=1133601377, customers=ids, as_of=SANDBOX_AS_OF, workers=4)
+    yield sb, app
+    app.cancel()
+    assert app.wait(60)
+
+
+def summaries(sb) -> int:
+    return requests_to(sb, SUMMARY_PATH)
 
 
 def test_fetch_fills_the_app(sandbox_app):
     sb, app = sandbox_app
     assert app.figures["issuance"].layout.annotations[0].text.startswith("No data")
+    before = summaries(sb)
     app.fetch_button.click()
     assert app.wait(60)
+    assert summaries(sb) == before + 200  # one actionSummary per customer, none twice
     assert "Fetched 200 of 200" in app.message.value
     assert app.progress.value == app.progress.max == 200
     assert len(app.cohort.fetched_customer_ids) == 200
@@ -146,6 +200,8 @@ def test_fetch_fills_the_app(sandbox_app):
     assert "ENROL" in app.action_select.options
     assert app.promotion.name == "Enrol & Earn Stars"
     assert "Enrol &amp; Earn Stars (1133601377)" in app.figures["issuance"].layout.title.text
+    assert sum(bars(app, "issuance").values()) == app.results["issuance"]["issued"].sum() > 0
+    assert set(app.results["issuance"]["cohort_customers"]) == {200}
     util = app.results["utilisation"].set_index("name")
     assert util.loc["MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER", "measurability"] == "exact"
     # its first restriction cannot be measured: the histogram opens on the next one
@@ -161,6 +217,8 @@ def test_api_errors_and_bad_inputs_are_readable(sandbox_app):
     assert app.wait(60)
     assert "Could not fetch promotion 999" in app.message.value
     assert "Traceback" not in app.message.value
+    assert app.cohort is None and not app.fetch_button.disabled
+    sent = sb.stats()["requests"]
     app.program_input.value = "abc"
     app.fetch_button.click()
     assert "program_id" in app.message.value
@@ -168,7 +226,10 @@ def test_api_errors_and_bad_inputs_are_readable(sandbox_app):
     app.customers_input.value = "388000001, 388000008 nonsense"
     app.fetch_button.click()
     assert "customer" in app.message.value.lower()
-    app.customers_input.value = ""
+    assert "capnb-error" in app.message.value and "no file at" in app.message.value
+    # bad inputs are refused before any request (typing 3334 back lists its promotions once)
+    assert sb.stats()["requests"] == sent + 1 and requests_to(sb, LIST_PATH) >= 1
+    assert app.cohort is None
 
 
 def test_cancel_keeps_what_was_fetched(sandbox_app):
@@ -180,6 +241,7 @@ def test_cancel_keeps_what_was_fetched(sandbox_app):
             app.cancel_button.click()
 
     app.progress.observe(cancel_after_twenty, names="value")
+    before = summaries(sb)
     app.fetch_button.click()
     assert app.cancel_button.disabled is False
     assert app.wait(60)
@@ -188,21 +250,24 @@ def test_cancel_keeps_what_was_fetched(sandbox_app):
     assert 20 <= fetched < 200  # the requests already sent when Cancel came are kept
     assert "Cancelled" in app.message.value and f"{fetched} of 200" in app.message.value
     assert app.results["issuance"]["cohort_customers"].iloc[0] == fetched
-    app.customers_input.value = ""
+    assert fetched <= summaries(sb) - before < 200  # Cancel stopped the requests
 
 
-def test_display_bundle(app):
+def test_display_bundle(untouched_app):
+    app = untouched_app
     bundle = app._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == app.widget.model_id
 
 
 def test_views_do_not_touch_the_cohort(app):
-    before = len(app.cohort.incentives)
+    before, recency = app.cohort.incentives.copy(), app.results["recency"]
     app.action_select.value = ("BADGES",)
+    assert set(app.results["issuance"]["action"]) == {"BADGES"}
+    assert app.results["recency"]["customers"].sum() <= recency["customers"].sum()
     app.action_select.value = ()
-    assert len(app.cohort.incentives) == before
-    assert isinstance(app.results["recency"], pd.DataFrame)
+    pd.testing.assert_frame_equal(app.cohort.incentives, before)
+    pd.testing.assert_frame_equal(app.results["recency"], recency)
 
 
 # -- program and promotion pickers --------------------------------------------------------------
@@ -214,6 +279,7 @@ ENROL = 1133601377
 PICKER_ORDER = [1133601550, ENROL, 1133600978, 1133601204]
 LIST_PATH = "/api_gateway/loyalty/v1/programs/promotions/list"
 PROGRAMS_PATH = "/v2/organization/programs"
+SUMMARY_PATH = "/v3/customers/{customerId}/customerPromotionDetails/actionSummary"
 
 
 def requests_to(sb, path: str) -> int:
@@ -224,7 +290,8 @@ def values(picker) -> list:
     return [value for _, value in picker.options]
 
 
-def test_offline_pickers_show_the_cohort_ids(app):
+def test_offline_pickers_show_the_cohort_ids(untouched_app):
+    app = untouched_app
     assert app.program_picker.disabled and app.promotion_picker.disabled
     assert app.reload_button.disabled
     assert app.program_picker.options == (("3334", 3334),)
@@ -233,8 +300,7 @@ def test_offline_pickers_show_the_cohort_ids(app):
     assert app.promotion_picker.value == 1
 
 
-def test_pickers_list_the_sandbox_programs_and_promotions(sandbox_app, capsys):
-    sb, _ = sandbox_app
+def test_pickers_list_the_sandbox_programs_and_promotions(sb, capsys):
     client = capnb.connect(sb.environ())
     programs, promotions = client.programs(), client.promotions(SANDBOX_PROGRAM)
     before = (requests_to(sb, PROGRAMS_PATH), requests_to(sb, LIST_PATH))
@@ -259,15 +325,15 @@ def test_pickers_list_the_sandbox_programs_and_promotions(sandbox_app, capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_without_ids_the_default_program_is_chosen_and_no_promotion(sandbox_app):
-    sb, _ = sandbox_app
+def test_without_ids_the_default_program_is_chosen_and_no_promotion(sb):
     app = dashboard(capnb.connect(sb.environ()))
     assert app.program_picker.value == SANDBOX_PROGRAM and app.program_input.value == "3334"
     assert values(app.promotion_picker) == PICKER_ORDER
     assert app.promotion_picker.value is None and app.promotion_input.value == ""
+    before = sb.stats()["requests"]
     app.fetch()
     assert "promotion_id" in app.message.value  # nothing fetched behind the analyst's back
-    assert app.cohort is None
+    assert app.cohort is None and sb.stats()["requests"] == before
 
 
 def test_picking_a_promotion_sets_what_fetch_fetches(sandbox_app, capsys):
@@ -276,18 +342,14 @@ def test_picking_a_promotion_sets_what_fetch_fetches(sandbox_app, capsys):
     app.promotion_picker.value = 1133601550
     assert app.promotion_input.value == "1133601550"
     app.customers_input.value = " ".join(str(c) for c in sb.catalog()["customer_ids"][:5])
-    try:
-        app.fetch_button.click()
-        assert app.wait(60)
-        assert "Fetched 5 of 5" in app.message.value
-        assert app.cohort.promotion_id == 1133601550 and app.promotion.id == 1133601550
-        assert "Gold Tier Fast Track" in app.figures["issuance"].layout.title.text
-        # typing a listed id selects it in the picker
-        app.promotion_input.value = f" {ENROL} "
-        assert app.promotion_picker.value == ENROL
-    finally:
-        app.customers_input.value = ""
-        app.promotion_input.value = str(ENROL)
+    app.fetch_button.click()
+    assert app.wait(60)
+    assert "Fetched 5 of 5" in app.message.value
+    assert app.cohort.promotion_id == 1133601550 and app.promotion.id == 1133601550
+    assert "Gold Tier Fast Track" in app.figures["issuance"].layout.title.text
+    # typing a listed id selects it in the picker
+    app.promotion_input.value = f" {ENROL} "
+    assert app.promotion_picker.value == ENROL
     assert capsys.readouterr() == ("", "")
 
 
@@ -359,11 +421,10 @@ def test_listing_failures_leave_the_id_boxes_working(capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_offline_dashboard_makes_no_requests(sandbox_app):
+def test_offline_dashboard_makes_no_requests(sb):
     from capnb.fetch.cohort import fetch_cohort
     from capnb.sandbox import SANDBOX_AS_OF
 
-    sb, _ = sandbox_app
     client = capnb.connect(sb.environ())
     promotion = client.promotion(SANDBOX_PROGRAM, ENROL)
     cohort = fetch_cohort(client, sb.catalog()["customer_ids"][:3], SANDBOX_PROGRAM, ENROL,

@@ -1,4 +1,5 @@
-"""Plotly figures of the frames :mod:`capnb.analysis.benefits` returns; never shown, only returned.
+"""Plotly figures of the frames :mod:`capnb.analysis.benefits` and :mod:`capnb.analysis.limits`
+return; never shown, only returned.
 
 Every builder takes an *aggregated* frame (a customer-level frame is binned here first), so a
 figure's size does not grow with the cohort. All figures use the ``"capnb"`` template
@@ -137,7 +138,7 @@ _LABEL = {"action": "Action", "activity_id": "Activity", "action_id": "Action id
 
 def issuance_chart(counts: pd.DataFrame, *, promotion: Any = None,
                    value: str = "issued") -> go.Figure:
-    """Bars of :func:`capnb.analysis.benefits.issuance_counts`: issued (or customers reached) per group.
+    """Issued (or customers reached) per group: :func:`capnb.analysis.issuance_counts` bars.
 
     With two or more ``by`` columns the first is the x axis and the others colour the bars.
     ``value`` is ``"issued"`` or ``"customers"``.
@@ -176,7 +177,7 @@ def issuance_chart(counts: pd.DataFrame, *, promotion: Any = None,
 
 
 def points_chart(summary: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
-    """Totals of :func:`capnb.analysis.benefits.points_summary`: points by category, currencies beside."""
+    """Points by category, currencies beside: :func:`capnb.analysis.points_summary` totals."""
     _check_frame(summary, ("kind", "name", "total", "customers"), "summary")
     what = "Points and currencies issued"
     if summary.empty:
@@ -297,7 +298,7 @@ def recency_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
 # -- utilisation ---------------------------------------------------------------------------------
 
 def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
-    """One bar per restriction of :func:`capnb.analysis.limits.utilisation`: share of the limit used.
+    """Share of the limit used, one bar per restriction of :func:`capnb.analysis.utilisation`.
 
     The bar is the cohort total (promotion-wide caps) or the 90th-percentile customer
     (per-customer and per-event caps), a diamond the median customer; dashed and solid lines
@@ -373,7 +374,7 @@ def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figur
 
 def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
                                    promotion: Any = None, bins: int = 40) -> go.Figure:
-    """Customers by usage of one restriction (from :func:`capnb.analysis.limits.customer_utilisation`).
+    """Customers by usage of one restriction (:func:`capnb.analysis.customer_utilisation`).
 
     ``restriction`` is a value of the frame's ``restriction`` column (or a ``name`` that only
     one restriction has). The customers are binned here (integer bins for small counts), so the

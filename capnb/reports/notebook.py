@@ -1,8 +1,9 @@
-"""The helpers the notebooks call: kernel setup, the data source, the report header.
+"""The helpers the notebooks call: kernel setup, the data source, parameter checks, one
+customer's benefits table and the report header.
 
-In a notebook (kept thin, see ``notebooks/``)::
+In a notebook (kept thin, see ``capnb/reports/notebooks/``)::
 
-    from capnb import notebook
+    from capnb.reports import notebook
 
     notebook.setup_notebook()                          # plotly renderer, short capnb errors
     src = notebook.open_source(source, customers)      # sandbox or CAPILLARY_* cluster
@@ -18,13 +19,11 @@ label is the host without any user info.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import html
 import json
 import os
 import sys
-import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ import pandas as pd
 
 from capnb._version import __version__
 from capnb.errors import CapnbError, NotFound, ProgramNotFound, ValidationError
-from capnb.validation import check_id
+from capnb.validation import check_as_of, check_id, check_tz
 
 __all__ = [
     "DataSource",
@@ -202,8 +201,8 @@ class DataSource:
 
     def portfolio(self, program_id: int | str, *, as_of: Any = None,
                   status: str | list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
-        """``capnb.analysis.portfolio.portfolio`` with budget usage measured over :attr:`customer_ids`
-        (one cohort per promotion, through :attr:`store`)."""
+        """``capnb.analysis.portfolio.portfolio`` with budget usage measured over
+        :attr:`customer_ids` (one cohort per promotion, through :attr:`store`)."""
         from capnb.analysis.portfolio import portfolio
 
         if self.customer_ids is None:
@@ -311,32 +310,15 @@ def _sandbox_fingerprint(data: Any) -> str:
     return digest.hexdigest()[:10]
 
 
-def resolve_as_of(as_of: str | dt.datetime | pd.Timestamp | None) -> pd.Timestamp:
-    """``as_of`` as a UTC timestamp: an ISO string or datetime (naive = UTC), or ``"now"``.
-
-    >>> resolve_as_of("2026-11-15T00:00:00Z")
-    Timestamp('2026-11-15 00:00:00+0000', tz='UTC')
-    """
-    if as_of is None or (isinstance(as_of, str) and as_of.strip().lower() in ("", "now")):
-        return pd.Timestamp.now(tz="UTC")
-    try:
-        stamp = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError("as_of", f"must be an ISO date-time like '2026-11-15T00:00:00Z' "
-                              f"or 'now', got {as_of!r}") from exc
-    if pd.isna(stamp):
-        raise ValidationError("as_of", f"must be a date-time, got {as_of!r}")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+resolve_as_of = check_as_of
+"""``as_of`` as a UTC timestamp (:func:`capnb.validation.check_as_of`): an ISO string or datetime
+(naive = UTC), or ``"now"``."""
 
 
 def check_timezone(timezone: str) -> str:
-    """Return ``timezone`` when it is an IANA name (``"Asia/Kolkata"``) or ``"UTC"``."""
-    try:
-        zoneinfo.ZoneInfo(str(timezone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError("timezone", f"must be an IANA timezone such as 'UTC' or "
-                              f"'Asia/Kolkata', got {timezone!r}") from exc
-    return str(timezone)
+    """Return ``timezone`` when it is an IANA name (``"Asia/Kolkata"``) or ``"UTC"``
+    (:func:`capnb.validation.check_tz`, keeping the name)."""
+    return check_tz(timezone, "timezone").key
 
 
 def benefits_table(frame: pd.DataFrame, *, as_of: Any, timezone: str = "UTC") -> pd.DataFrame:
