@@ -20,7 +20,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import report  # noqa: E402
-from capnb.api.parse import frames_from_rows, summary_rows, unwrap_summary  # noqa: E402
+from capnb.api.envelope import unwrap_summary  # noqa: E402
+from capnb.api.summary import frames_from_rows, summary_rows  # noqa: E402
 from capnb.sandbox import SandboxData  # noqa: E402
 
 

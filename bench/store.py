@@ -26,8 +26,9 @@ import pandas as pd  # noqa: E402
 
 import capnb  # noqa: E402
 from bench._common import report, sandbox_process, sandbox_stats  # noqa: E402
-from capnb.api.parse import summary_is_empty, summary_rows, unwrap_summary  # noqa: E402
-from capnb.fetch.cohort import BATCH_CUSTOMERS, _Batches, _Outcome  # noqa: E402
+from capnb.api.envelope import unwrap_summary  # noqa: E402
+from capnb.api.summary import summary_is_empty, summary_rows  # noqa: E402
+from capnb.fetch.batches import BATCH_CUSTOMERS, Batches, CustomerOutcome  # noqa: E402
 from capnb.sandbox import SANDBOX_PASSWORD, SANDBOX_TILL_ID, SandboxData  # noqa: E402
 
 ALIAS = "bench-sandbox"
@@ -37,13 +38,13 @@ def fill(store: capnb.Store, data: SandboxData, count: int, promotion: int) -> f
     """Write ``count`` customers' summaries into ``store`` as fetch_cohort would; seconds taken."""
     started = time.perf_counter()
     key = store.key("http://unused", data.program_id, promotion)
-    batches = _Batches(store, key)
+    batches = Batches(store, key)
     now = pd.Timestamp.now(tz="UTC")
     for customer in data.customer_ids[:count]:
         summary, warnings = unwrap_summary(data.summary_payload(customer, promotion))
         rows = summary_rows(summary)
         status = "no_benefits" if summary_is_empty(rows, warnings) else "ok"
-        batches.add(_Outcome(customer, status, now, "bench", rows=rows))
+        batches.add(CustomerOutcome(customer, status, now, "bench", rows=rows))
     batches.flush()
     return time.perf_counter() - started
 

@@ -38,6 +38,7 @@ from capnb.errors import (
 )
 from capnb.fetch.cohort import Cohort, FetchInterrupted
 from capnb.fetch.exact_usage import ExactUsage, fetch_exact_usage
+from capnb.fetch.program import fetch_program
 from capnb.fetch.ratelimit import RateLimiter
 from capnb.fetch.store import Store
 from capnb.fetch.summaries import fetch_cohort
@@ -79,6 +80,7 @@ __all__ = [
     "connect",
     "fetch_cohort",
     "fetch_exact_usage",
+    "fetch_program",
     "parse_action_summary",
     "parse_promotion",
 ]

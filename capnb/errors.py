@@ -227,7 +227,7 @@ def api_error_class(code: int | str | None, http_status: int | None) -> type[Api
     return ApiError
 
 
-def failure_fields(exc: CapnbError) -> dict[str, str | None]:
+def failure_fields(exc: BaseException) -> dict[str, str | None]:
     """What a customer's row records when its request failed: ``status`` (``not_found`` for
     :class:`CustomerNotFound`, else ``failed``), ``request_id``, ``error_code`` (the API's
     code, or the error's class name) and ``error_message``."""

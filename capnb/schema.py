@@ -165,8 +165,8 @@ def _cast(values: pd.Series, dtype: str) -> pd.Series:
 
 # Timestamps beyond these bounds (sentinels such as 33585195460018 ms, year 3034) become NaT:
 # datetime64[us] could hold them, but they mean "no end", not a date an analyst should see.
-_MIN_MS = pd.Timestamp("1970-01-01", tz="UTC").value // 1_000_000
-_MAX_MS = pd.Timestamp("2262-04-11", tz="UTC").value // 1_000_000
+MIN_EPOCH_MS = pd.Timestamp("1970-01-01", tz="UTC").value // 1_000_000
+MAX_EPOCH_MS = pd.Timestamp("2262-04-11", tz="UTC").value // 1_000_000
 
 
 def epoch_ms_to_utc(values: pd.Series) -> pd.Series:
@@ -175,7 +175,7 @@ def epoch_ms_to_utc(values: pd.Series) -> pd.Series:
         converted = pd.to_datetime(values, utc=True)
         return converted.astype(UTC_TIMESTAMP)
     numeric = pd.to_numeric(values, errors="coerce").astype("float64")
-    numeric = numeric.where((numeric >= _MIN_MS) & (numeric <= _MAX_MS))
+    numeric = numeric.where((numeric >= MIN_EPOCH_MS) & (numeric <= MAX_EPOCH_MS))
     millis = numeric.round().astype("Int64")
     micros = (millis * 1000).astype("float64")
     return pd.to_datetime(micros, unit="us", utc=True).astype(UTC_TIMESTAMP)

@@ -40,7 +40,7 @@ def test_public_names():
         "PromotionNotFound", "RateLimited", "ResponseFormatError", "ServerError", "StoreError",
         "TransportError", "ValidationError", "__version__", "connect", "parse_action_summary",
         "parse_promotion", "ReportError", "Cohort", "FetchInterrupted", "RateLimiter", "Store",
-        "fetch_cohort", "ExactUsage", "fetch_exact_usage",
+        "fetch_cohort", "ExactUsage", "fetch_exact_usage", "fetch_program",
     }
     assert set(capnb.__all__) == expected
     for name in capnb.__all__:

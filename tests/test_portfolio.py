@@ -8,7 +8,7 @@ import pytest
 import capnb
 from capnb import fetch_cohort
 from capnb.analysis.portfolio import PORTFOLIO_COLUMNS, portfolio_frame
-from capnb.api.parse import parse_promotion
+from capnb.api.promotion import parse_promotion
 from capnb.errors import ValidationError
 from capnb.fetch.program import fetch_program
 from tests.conftest import PROGRAM

@@ -20,7 +20,7 @@ pytest.importorskip("anywidget", reason="plotly's FigureWidget needs anywidget")
 
 from capnb.errors import ValidationError  # noqa: E402
 from capnb.reports.widgets import FIGURES, Dashboard, dashboard  # noqa: E402
-from tests.test_analysis import (  # noqa: E402
+from tests.cohorts import (  # noqa: E402
     AS_OF,
     CURRENCIES,
     INCENTIVES,
@@ -422,7 +422,7 @@ def test_listing_failures_leave_the_id_boxes_working(capsys):
 
 
 def test_offline_dashboard_makes_no_requests(sb):
-    from capnb.fetch.cohort import fetch_cohort
+    from capnb.fetch.summaries import fetch_cohort
     from capnb.sandbox import SANDBOX_AS_OF
 
     client = capnb.connect(sb.environ())

@@ -72,7 +72,7 @@ def portfolio_frame(promotions: Sequence[Promotion],
     ----------
     promotions : sequence of Promotion
         Parsed promotion objects (:func:`capnb.fetch.program.fetch_program`, or
-        ``capnb.api.parse.parse_promotion`` of promotion-by-id answers).
+        ``capnb.api.promotion.parse_promotion`` of promotion-by-id answers).
     cohorts : mapping of promotion id -> Cohort, optional
         Usage of promotion-wide budgets is measured from these (NA otherwise). A cohort that is
         not the whole population gives lower bounds.

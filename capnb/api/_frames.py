@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from capnb.schema import (  # _MIN_MS/_MAX_MS: epoch_ms_to_utc's NaT bounds, defined once
-    _MAX_MS,
-    _MIN_MS,
+from capnb.schema import (  # epoch_ms_to_utc's NaT bounds, defined once
+    MAX_EPOCH_MS,
+    MIN_EPOCH_MS,
     UTC_TIMESTAMP,
 )
 
@@ -32,7 +32,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def utc_column(millis: np.ndarray) -> pd.arrays.DatetimeArray:
     """Float epoch ms (NaN = missing) -> datetime64[us, UTC], as ``schema.epoch_ms_to_utc``."""
-    valid = (millis >= _MIN_MS) & (millis <= _MAX_MS)  # float64 is exact below 2**53 ms
+    valid = (millis >= MIN_EPOCH_MS) & (millis <= MAX_EPOCH_MS)  # float64 is exact below 2**53 ms
     stamps = (np.where(valid, millis, 0).astype(np.int64) * 1000).view("datetime64[us]")
     stamps[~valid] = np.datetime64("NaT")
     return pd.array(stamps).tz_localize("UTC")

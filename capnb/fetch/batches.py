@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from capnb.api.parse import frames_from_rows
+from capnb.api.summary import frames_from_rows
 from capnb.fetch.cohort import BENEFIT_FRAME_COLUMNS
 from capnb.fetch.store import BENEFIT_TABLES, PartitionKey, Store
 from capnb.schema import CUSTOMER_COLUMNS, UTC_TIMESTAMP, empty_frame, typed_frame
@@ -27,7 +27,7 @@ BATCH_SECONDS = 10.0
 @dataclass
 class CustomerOutcome:
     """One customer's row of ``Cohort.customers`` and its benefit rows (incentives, points,
-    alternate currencies, as ``capnb.api.parse.summary_rows`` gives them)."""
+    alternate currencies, as ``capnb.api.summary.summary_rows`` gives them)."""
 
     customer_id: int
     status: str

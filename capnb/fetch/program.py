@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from capnb.api.client import Client
-from capnb.api.parse import parse_promotion
+from capnb.api.promotion import parse_promotion
 from capnb.errors import ValidationError
-from capnb.fetch.cohort import Cohort, fetch_cohort
+from capnb.fetch.cohort import Cohort
+from capnb.fetch.summaries import fetch_cohort
 from capnb.models import Promotion
 from capnb.validation import check_id
 

@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 
 from capnb.api.client import Client
-from capnb.api.parse import summary_is_empty, summary_rows, unwrap_summary
+from capnb.api.envelope import unwrap_summary
+from capnb.api.summary import summary_is_empty, summary_rows
 from capnb.config import DEFAULT_WORKERS
 from capnb.errors import ValidationError
 from capnb.fetch.batches import Batches, CustomerOutcome

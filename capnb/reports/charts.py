@@ -440,7 +440,7 @@ def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
 # -- portfolio -----------------------------------------------------------------------------------
 
 def budget_burn_chart(frame: pd.DataFrame, *, program: Any = None) -> go.Figure:
-    """Budget burn of every promotion of :func:`capnb.analysis.portfolio.portfolio`.
+    """Budget burn of every promotion of :func:`capnb.analysis.portfolio_frame`.
 
     Per promotion (in the frame's order, riskiest first): a bar for the share of the most used
     promotion-wide budget and one for the share of the promotion's time elapsed. A budget bar

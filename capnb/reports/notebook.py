@@ -162,7 +162,7 @@ class DataSource:
         ``"email"``, ``"externalId"``... (a file's column named so), looked up first; values
         that match no customer are reported ``not_found``.
         """
-        from capnb.fetch.cohort import fetch_cohort
+        from capnb.fetch.summaries import fetch_cohort
 
         ids = self.customer_ids if customer_ids is None else customer_ids
         if ids is None:
@@ -201,16 +201,20 @@ class DataSource:
 
     def portfolio(self, program_id: int | str, *, as_of: Any = None,
                   status: str | list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
-        """``capnb.analysis.portfolio.portfolio`` with budget usage measured over
+        """``capnb.analysis.portfolio_frame`` of the program's promotions
+        (``capnb.fetch.program.fetch_program``), with budget usage measured over
         :attr:`customer_ids` (one cohort per promotion, through :attr:`store`)."""
-        from capnb.analysis.portfolio import portfolio
+        from capnb.analysis.portfolio import portfolio_frame
+        from capnb.fetch.program import fetch_program
 
         if self.customer_ids is None:
             raise ValidationError("customers", "with source='env', pass the path of a "
                                   "CSV/Parquet file with a customer_id column")
+        now = check_as_of(as_of)
         kwargs.setdefault("store", self.store)
-        return portfolio(self.client, program_id, as_of=as_of, status=status,
-                         customers=self.customer_ids, **kwargs)
+        promotions, cohorts = fetch_program(self.client, program_id, status=status,
+                                            customers=self.customer_ids, **kwargs)
+        return portfolio_frame(promotions, cohorts, as_of=now)
 
     def action_summary(self, customer_id: int | str, program_id: int | str,
                        promotion_id: int | str, activity_id: str | None = None) -> Any:
@@ -294,7 +298,7 @@ def _sandbox_fingerprint(data: Any) -> str:
     fingerprint, hence a new store partition, instead of silently re-using stale rows.
     """
 
-    from capnb.api.parse import parse_action_summary
+    from capnb.api.summary import parse_action_summary
 
     digest = hashlib.sha256(__version__.encode())
     ids = data.customer_ids

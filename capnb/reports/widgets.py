@@ -32,7 +32,9 @@ import plotly.graph_objects as go
 from capnb.analysis import benefits, limits
 from capnb.api.client import Client
 from capnb.errors import CapnbError, ValidationError
-from capnb.fetch.cohort import Cohort, FetchInterrupted, fetch_cohort, read_customer_ids
+from capnb.fetch.cohort import Cohort, FetchInterrupted
+from capnb.fetch.inputs import read_customer_ids
+from capnb.fetch.summaries import fetch_cohort
 from capnb.models import Promotion
 from capnb.reports import charts
 from capnb.reports.filters import ALL_ACTIVITIES, action_options, activity_options, filter_cohort
