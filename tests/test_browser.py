@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 
 import nbformat
 import pytest
-from _reports import HOSTILE, NOTEBOOKS, rendered, rendered_hostile
+
+from tests.report_runs import HOSTILE, NOTEBOOKS, rendered, rendered_hostile
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "reports" / "screenshots"

@@ -17,7 +17,7 @@ from capnb.sandbox import (
     SANDBOX_PASSWORD,
     SANDBOX_TILL_ID,
 )
-from tests.conftest import Scripted
+from tests.scripted import Scripted
 
 SUMMARY = {"data": {"orgId": 1, "programId": 3334, "entityId": 5, "promotionId": 7,
                     "incentives": [], "points": [{"pointsCategory": "REGULAR_POINTS",
@@ -307,7 +307,7 @@ def test_sandbox_errors_and_8116(sandbox, catalog):
 # -- redirects ----------------------------------------------------------------------------------
 
 def test_auth_dropped_on_redirect_to_other_host(scripted):
-    from tests.conftest import ScriptedServer
+    from tests.scripted import ScriptedServer
 
     other = ScriptedServer()
     try:

@@ -21,13 +21,7 @@ from capnb.errors import (
     ResponseFormatError,
     ServerError,
 )
-from tests.conftest import (
-    NO_SUMMARY_TEXT,
-    gateway,
-    promotion_example,
-    summary_example,
-    v3,
-)
+from tests.parser_bodies import NO_SUMMARY_TEXT, gateway, promotion_example, summary_example, v3
 
 # -- envelopes and warnings ----------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from capnb.analysis.limits import (
     utilisation,
 )
 from capnb.errors import ValidationError
-from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
+from tests.sandbox_ids import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
 
 
 @pytest.fixture(scope="module")

@@ -141,3 +141,18 @@ def test_the_private_import_check_catches_what_it_should(tmp_path, monkeypatch):
         "capnb/fetch/usage.py:4: capnb.fetch.usage imports private module capnb.api._coerce",
         "capnb/fetch/usage.py:5: capnb.fetch.usage imports capnb.api.client._hidden",
     ]
+
+
+def test_no_test_module_imports_another_or_conftest():
+    """Shared fixtures live in conftest.py, shared values in plain modules (``tests/*.py`` not
+    named ``test_*``); a test module importing another test module, or conftest, couples them."""
+    offenders = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                leaf = name.rsplit(".", 1)[-1]
+                if leaf.startswith("test_") or leaf == "conftest":
+                    offenders.append(f"{path.name} imports {name}")
+    assert not offenders, offenders

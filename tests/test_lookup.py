@@ -24,7 +24,8 @@ from capnb.errors import (
 )
 from capnb.sandbox.v2 import identifier_of
 from capnb.schema import PROGRAM_COLUMNS, PROMOTION_LIST_COLUMNS, PROMOTION_USAGE_COLUMNS
-from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS, Scripted
+from tests.sandbox_ids import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
+from tests.scripted import Scripted
 
 LIST_ROUTE = "/api_gateway/loyalty/v1/programs/promotions/list"
 

@@ -24,7 +24,7 @@ from capnb.schema import (
     RESTRICTION_COLUMNS,
     RULE_COLUMNS,
 )
-from tests.conftest import (
+from tests.parser_bodies import (
     NO_SUMMARY_TEXT,
     PROMOTION_TEXT,
     SUMMARY_TEXT,

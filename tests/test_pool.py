@@ -16,7 +16,7 @@ from capnb.errors import CustomerNotFound
 from capnb.fetch.identifiers import resolve_identifiers
 from capnb.fetch.pool import fan_out
 from capnb.sandbox.v2 import identifier_of
-from tests.conftest import GOLD_TIER, PROGRAM
+from tests.sandbox_ids import GOLD_TIER, PROGRAM
 
 
 def explode(item: int) -> int:

@@ -11,7 +11,7 @@ from capnb.analysis.portfolio import PORTFOLIO_COLUMNS, portfolio_frame
 from capnb.api.promotion import parse_promotion
 from capnb.errors import ValidationError
 from capnb.fetch.program import fetch_program
-from tests.conftest import PROGRAM
+from tests.sandbox_ids import PROGRAM
 
 
 def test_portfolio_without_cohorts(sandbox, catalog):

@@ -18,13 +18,7 @@ from capnb.schema import (
     empty_frame,
     typed_frame,
 )
-from tests.conftest import (
-    PROMOTION_TEXT,
-    gateway,
-    promotion_example,
-    set_path,
-    v3,
-)
+from tests.parser_bodies import PROMOTION_TEXT, gateway, promotion_example, set_path, v3
 
 # -- the documented example ----------------------------------------------------------------------
 

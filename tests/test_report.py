@@ -12,11 +12,11 @@ import nbformat
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from _reports import HOSTILE, NOTEBOOKS, render_cli, rendered, rendered_hostile
 
 import capnb
 from capnb import cli
 from capnb.reports import notebook, render
+from tests.report_runs import HOSTILE, NOTEBOOKS, render_cli, rendered, rendered_hostile
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "capnb" / "reports" / "notebooks"

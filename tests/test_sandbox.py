@@ -30,7 +30,7 @@ from capnb.sandbox import (
     SandboxData,
 )
 from capnb.sandbox.app import Request, SandboxApp
-from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
+from tests.sandbox_ids import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
 
 SUMMARY = "/v3/customers/{}/customerPromotionDetails/actionSummary"
 PROMOTION = "/api_gateway/loyalty/v1/programs/{}/promotions/{}/get"

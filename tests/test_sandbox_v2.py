@@ -16,7 +16,7 @@ import pytest
 from capnb.sandbox import SANDBOX_PASSWORD, SANDBOX_TILL_ID, SandboxData
 from capnb.sandbox.app import Request, SandboxApp
 from capnb.sandbox.v2 import IDENTIFIER_NAMES, identifier_of, resolve
-from tests.conftest import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
+from tests.sandbox_ids import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
 
 BASIC = {"Authorization": "Basic " + base64.b64encode(
     f"{SANDBOX_TILL_ID}:{hashlib.md5(SANDBOX_PASSWORD.encode()).hexdigest()}".encode()).decode()}

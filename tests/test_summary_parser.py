@@ -25,7 +25,7 @@ from capnb.schema import (
     epoch_ms_to_utc,
     typed_frame,
 )
-from tests.conftest import (
+from tests.parser_bodies import (
     NO_SUMMARY_TEXT,
     SUMMARY_FRAMES,
     SUMMARY_TEXT,

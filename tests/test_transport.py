@@ -13,7 +13,7 @@ import pytest
 import capnb
 from capnb import BasicAuth, Client, OAuth
 from capnb.api.transport import Transport
-from tests.conftest import Scripted
+from tests.scripted import Scripted
 
 TOKEN = {"data": {"accessToken": "tok", "ttlSeconds": 60}, "errors": None}
 BODY = {"data": {"ok": 1}, "errors": None, "warnings": None}
