@@ -14,6 +14,7 @@ import capnb
 from capnb.analysis import limits
 from capnb.analysis.benefits import (
     POINTS_SUMMARY_COLUMNS,
+    TIMELINE_COLUMNS,
     issuance_counts,
     points_summary,
     recency,
@@ -118,14 +119,15 @@ def test_points_summary_hand_computed(cohort):
 def test_timeline_last_issuance_per_customer_in_local_days(cohort):
     out = timeline(cohort, freq="D", tz="Asia/Kolkata", by="action")
     assert str(out["period"].dtype) == "datetime64[us, Asia/Kolkata]"
-    reward = out[out["action"] == "REWARD"]
+    assert list(out.columns) == list(TIMELINE_COLUMNS) and set(out["kind"]) == {"incentives"}
+    reward = out[out["benefit"] == "REWARD"]
     # customer 1's latest REWARD: 2026-01-01 15:30 IST; customer 2's: 2026-01-02 05:00 IST.
     days = reward["period"].dt.strftime("%Y-%m-%d").tolist()
     assert days == ["2026-01-01", "2026-01-02", "2026-01-03"]  # gaps filled up to the last day
     assert reward["customers_last_issued"].tolist() == [1, 1, 0]
     assert reward["cumulative_customers"].tolist() == [1, 2, 2]
     assert reward["cumulative_share"].tolist() == [1 / 3, 2 / 3, 2 / 3]
-    badges = out[out["action"] == "BADGES"]  # only an undated issuance: one NaT row, counted
+    badges = out[out["benefit"] == "BADGES"]  # only an undated issuance: one NaT row, counted
     assert badges["customers_last_issued"].tolist() == [0, 0, 0, 1]
     assert badges["period"].isna().tolist() == [False, False, False, True]
     assert pd.isna(badges["cumulative_customers"].iloc[-1])
@@ -133,12 +135,31 @@ def test_timeline_last_issuance_per_customer_in_local_days(cohort):
 
 def test_timeline_overall_weekly_starts_monday(cohort):
     out = timeline(cohort, freq="W", tz="UTC", by=None)
-    assert "action" not in out.columns
+    assert set(out["kind"]) == {"any"} and set(out["benefit"]) == {"any"}
     assert (out["period"].dropna().dt.day_of_week == 0).all()
     # latest of anything: customer 1 on 2026-01-09 (week of 01-05), customer 2 on 01-01
     # (week of 2025-12-29); customer 2's undated badge does not hide the dated points.
     assert out["period"].dt.strftime("%Y-%m-%d").tolist() == ["2025-12-29", "2026-01-05"]
     assert out["customers_last_issued"].tolist() == [1, 1]
+
+
+def test_timeline_covers_points_and_currencies(cohort):
+    out = timeline(cohort, freq="D", tz="UTC")  # by="benefit": every kind of benefit
+    groups = out[["kind", "benefit"]].drop_duplicates().apply(tuple, axis=1).tolist()
+    assert groups == [("incentives", "BADGES"), ("incentives", "COUPONS"),
+                      ("incentives", "REWARD"), ("points", "BONUS_POINTS"),
+                      ("points", "REGULAR_POINTS"), ("currency", "STARS")]
+    # every group spans the same days, 2025-12-20 (customer 2's points) .. 2026-01-09
+    assert (out.dropna(subset=["period"]).groupby(["kind", "benefit"]).size() == 21).all()
+    regular = out[out["benefit"] == "REGULAR_POINTS"].set_index("period")
+    assert regular["customers_last_issued"].sum() == 2
+    assert regular.loc["2025-12-20", "customers_last_issued"] == 1
+    assert regular.loc["2026-01-09", "cumulative_customers"] == 2
+    stars = out[out["kind"] == "currency"].set_index("period")
+    assert stars.loc["2026-01-02", "cumulative_share"] == 1 / 3
+    assert stars["cumulative_customers"].iloc[-1] == 1
+    only_points = timeline(cohort, freq="W", by="points_category")
+    assert set(only_points["kind"]) == {"points"}
 
 
 @pytest.mark.parametrize("kwargs, parameter", [({"freq": "Y"}, "freq"), ({"freq": 7}, "freq"),
@@ -365,6 +386,7 @@ def test_every_function_accepts_an_empty_cohort(empty):
                                                      "cohort_customers"]
     line = timeline(empty)
     assert line.empty and str(line["period"].dtype) == "datetime64[us, UTC]"
+    assert list(line.columns) == list(TIMELINE_COLUMNS)
     recent = recency(empty, as_of=AS_OF)
     assert recent["customers"].sum() == 0 and recent["share_of_cohort"].isna().all()
 
@@ -424,3 +446,19 @@ def test_customer_utilisation_matches_the_sandbox_truth(truth_run):
                           as_of=SANDBOX_AS_OF).set_index("name")
     assert by_name.loc["pointsPerCustomer", "customers_at_cap"] > 0  # the generator hits caps
     assert by_name.loc["pointsPerCustomer", "usage_max"] == 2000
+
+
+def test_timeline_counts_every_kind_the_sandbox_issued(truth_run):
+    _, runs = truth_run
+    for promotion_id, (cohort, _) in runs.items():
+        line = timeline(cohort, freq="W")
+        totals = line.groupby(["kind", "benefit"])["customers_last_issued"].sum()
+        for kind, frame, column in (("incentives", cohort.incentives, "action"),
+                                    ("points", cohort.points, "points_category"),
+                                    ("currency", cohort.alternate_currencies, "currency_name")):
+            expected = frame.groupby(column)["customer_id"].nunique()
+            got = totals[kind] if kind in totals.index.get_level_values(0) else totals[:0]
+            assert got.to_dict() == expected.to_dict(), (promotion_id, kind)
+    points_only = timeline(runs[1133600978][0], freq="W")  # Double Points Weekend
+    assert set(points_only["kind"]) == {"points"}
+    assert points_only["customers_last_issued"].sum() > 0

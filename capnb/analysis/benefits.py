@@ -150,26 +150,48 @@ def points_summary(cohort: Cohort) -> pd.DataFrame:
     return typed_frame(out, POINTS_SUMMARY_COLUMNS)
 
 
+TIMELINE_KINDS = {"incentives": ("incentives", "action"),
+                  "points": ("points", "points_category"),
+                  "currency": ("alternate_currencies", "currency_name")}
+"""``kind`` of :func:`timeline` -> (benefit frame, column naming the benefit), in output order."""
+
+
 def _latest(cohort: Cohort, ids: np.ndarray, by: str | None) -> pd.DataFrame:
-    """Latest issuance per customer (and group): columns customer_id, [by], last."""
+    """Latest issuance per customer (and benefit): columns customer_id, kind, benefit, last.
+
+    ``by`` is ``"benefit"`` (every kind, each by its :data:`TIMELINE_KINDS` column), a column of
+    one kind (only that kind) or None (the latest of any benefit: kind and benefit ``"any"``).
+    """
     if by is None:
         frames = [fetched_benefits(cohort, name, ids)[["customer_id", "last_issued_on"]]
                   for name in COUNT_COLUMNS]
         frame = pd.concat(frames, ignore_index=True)
-        keys = ["customer_id"]
+        out = frame.groupby("customer_id")["last_issued_on"].max().rename("last").reset_index()
+        return out.assign(kind="any", benefit="any")
+    if by == "benefit":
+        parts = list(TIMELINE_KINDS.items())
     else:
         name = next(f for f, cols in _GROUPS.items() if by in cols)
-        frame = fetched_benefits(cohort, name, ids)[["customer_id", by, "last_issued_on"]]
-        keys = ["customer_id", by]
-    return frame.groupby(keys, dropna=False)["last_issued_on"].max().rename("last").reset_index()
+        parts = [(k, (name, by)) for k, (f, _) in TIMELINE_KINDS.items() if f == name]
+    frames = []
+    for kind, (name, column) in parts:
+        frame = fetched_benefits(cohort, name, ids)[["customer_id", column, "last_issued_on"]]
+        frame = frame.groupby(["customer_id", column], dropna=False)["last_issued_on"].max()
+        frames.append(frame.rename("last").rename_axis(["customer_id", "benefit"])
+                      .reset_index().assign(kind=kind))
+    return pd.concat(frames, ignore_index=True)
+
+
+TIMELINE_COLUMNS = ("period", "kind", "benefit", "customers_last_issued",
+                    "cumulative_customers", "cumulative_share")
 
 
 def timeline(cohort: Cohort, freq: str = "D", tz: str = "UTC",
-             by: str | None = "action") -> pd.DataFrame:
+             by: str | None = "benefit") -> pd.DataFrame:
     """Customers whose **last** issuance falls in each period (not every event), cumulated.
 
     The summary keeps only the latest issuance per customer and benefit, so a customer appears
-    once per group, in the period of their last issuance.
+    once per benefit, in the period of their last issuance of it.
 
     Parameters
     ----------
@@ -179,59 +201,67 @@ def timeline(cohort: Cohort, freq: str = "D", tz: str = "UTC",
     tz : str
         IANA timezone the periods are cut in.
     by : str or None
-        One of ``action, activity_id, action_id, points_category, currency_name``; None = the
+        ``"benefit"`` (default): every kind of benefit, incentives by action, points by points
+        category, alternate currencies by currency name; or one column of one kind (``action,
+        activity_id, action_id, points_category, currency_name``): only that kind; None: the
         latest issuance of any benefit.
 
     Returns
     -------
     DataFrame
         ``period`` (datetime64[us, tz], period start; NaT for customers whose last issuance
-        time is missing), the ``by`` column (str; absent when None), ``customers_last_issued``
-        (Int64), ``cumulative_customers`` (Int64, NA on the NaT row), ``cumulative_share``
-        (float64, of the fetched customers), with every period from the first to the last for
-        every group (zeros included), sorted by group (missing last) then period (NaT last).
+        time is missing), ``kind`` (str: ``incentives``, ``points``, ``currency``, or ``any``
+        when ``by`` is None), ``benefit`` (str: the action, category, currency, ... the group
+        is of; ``any`` when ``by`` is None), ``customers_last_issued`` (Int64),
+        ``cumulative_customers`` (Int64, NA on the NaT row), ``cumulative_share`` (float64, of
+        the fetched customers), with every period from the first to the last dated issuance
+        for every group (zeros included), sorted by kind (incentives, points, currency), benefit
+        (missing last), then period (NaT last).
     """
     check_cohort(cohort)
     if not isinstance(freq, str) or freq not in _FREQS:
         raise ValidationError("freq", f"must be one of {', '.join(_FREQS)}, got {freq!r}")
     zone = check_tz(tz)
-    if by is not None and not any(isinstance(by, str) and by in c for c in _GROUPS.values()):
-        raise ValidationError("by", f"must be None or one of "
+    if by is not None and by != "benefit" and not any(
+            isinstance(by, str) and by in c for c in _GROUPS.values()):
+        raise ValidationError("by", f"must be None, 'benefit' or one of "
                               f"{', '.join(c for cols in _GROUPS.values() for c in cols)}, "
                               f"got {by!r}")
     ids = fetched_ids(cohort)
     latest = _latest(cohort, ids, by)
-    key = by or "_all"
-    if by is None:
-        latest[key] = "all"
+    latest["kind"] = pd.Categorical(latest["kind"], categories=[*TIMELINE_KINDS, "any"])
+    keys = ["kind", "benefit"]
     dtype = f"datetime64[us, {tz}]"
     local = latest["last"].dt.tz_convert(zone).dt.tz_localize(None)
     period = local.dt.to_period(_FREQS[freq]).dt.start_time
     latest["period"] = period.dt.tz_localize(zone, ambiguous=np.ones(len(period), dtype=bool),
                                              nonexistent="shift_forward").astype(dtype)
-    counts = latest.groupby([key, "period"], dropna=False).size().rename("n").reset_index()
+    counts = latest.groupby([*keys, "period"], dropna=False, observed=True).size()
+    counts = counts.rename("n").reset_index()
     dated = counts[counts["period"].notna()]
-    groups = pd.unique(counts[key])
     if len(dated):
         first, last = local.min().to_period(_FREQS[freq]), local.max().to_period(_FREQS[freq])
         starts = pd.period_range(first, last, freq=_FREQS[freq]).start_time
         periods = pd.DatetimeIndex(starts).tz_localize(zone, ambiguous=np.ones(len(starts), bool),
                                                        nonexistent="shift_forward")
-        grid = pd.MultiIndex.from_product([groups, periods.astype(dtype)],
-                                          names=[key, "period"])
-        full = dated.set_index([key, "period"])["n"].reindex(grid, fill_value=0).reset_index()
+        groups = counts[keys].drop_duplicates()
+        grid = groups.merge(pd.DataFrame({"period": periods.astype(dtype)}), how="cross")
+        full = grid.merge(dated, on=[*keys, "period"], how="left")
+        full["n"] = full["n"].fillna(0).astype("int64")
     else:
         full = dated
-    full = full.sort_values([key, "period"], kind="stable", na_position="last")
-    full["cumulative_customers"] = full.groupby(key, dropna=False)["n"].cumsum()
+    full = full.sort_values([*keys, "period"], kind="stable", na_position="last")
+    full["cumulative_customers"] = full.groupby(keys, dropna=False, observed=True)["n"].cumsum()
     undated = counts[counts["period"].isna()].assign(cumulative_customers=pd.NA)
     out = pd.concat([full, undated] if len(undated) else [full], ignore_index=True)
-    out = out.sort_values([key, "period"], kind="stable", na_position="last")
+    out["kind"] = pd.Categorical(out["kind"], categories=[*TIMELINE_KINDS, "any"])
+    out = out.sort_values([*keys, "period"], kind="stable", na_position="last")
     cumulative = pd.array(out["cumulative_customers"].tolist(), dtype="Float64")
     out["cumulative_share"] = (cumulative.to_numpy(dtype="float64", na_value=np.nan) / len(ids)
                                if len(ids) else np.nan)
     out = out.rename(columns={"n": "customers_last_issued"})
-    dtypes = {"period": dtype, **({by: "str"} if by else {}), "customers_last_issued": "Int64",
+    out["kind"] = out["kind"].astype("object")
+    dtypes = {"period": dtype, "kind": "str", "benefit": "str", "customers_last_issued": "Int64",
               "cumulative_customers": "Int64", "cumulative_share": "float64"}
     return typed_frame(out.reset_index(drop=True), dtypes)
 
