@@ -24,6 +24,7 @@ from tests.cohorts import (
     make_cohort,
     make_promotion,
 )
+from tests.sandbox_ids import DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, PROGRAM, SUMMER_COUPONS
 
 EVIL = "<script>alert(1)</script>"
 
@@ -65,7 +66,8 @@ def test_every_chart_says_what_and_for_which_promotion(cohort, promotion):
     assert figures["issuance"].layout.title.text.startswith("Incentives issued")
     assert figures["issuance"].layout.yaxis.title.text == "Incentives issued (count)"
     assert figures["points"].layout.yaxis.title.text == "Points issued (points)"
-    assert "Asia/Kolkata" in figures["timeline"].layout.xaxis.title.text
+    assert any("Asia/Kolkata" in (axis.title.text or "")
+               for axis in figures["timeline"].select_xaxes())
     assert "last issuance" in figures["timeline"].layout.title.text
     assert "not every event" in figures["timeline"].layout.title.subtitle.text
     assert figures["histogram"].layout.xaxis.title.text == "Usage per customer (count)"
@@ -239,3 +241,126 @@ def test_template_is_registered():
 
     assert "capnb" in pio.templates
     assert json.loads(charts.no_data_figure("x", "y").to_json())["layout"]["template"]
+
+
+# -- what the promotion issues, layout, single customers (issue 12) ------------------------------
+
+def no_data(fig: go.Figure) -> list[str]:
+    return [a.text for a in fig.layout.annotations if "No data" in (a.text or "")
+            or "issued" in (a.text or "")]
+
+
+def test_timeline_chart_draws_points_and_currencies(cohort):
+    fig = charts.timeline_chart(analysis.timeline(cohort, freq="D"))
+    bars = {t.name: t for t in fig.data if t.type == "bar"}
+    assert set(bars) == {"BADGES", "COUPONS", "REWARD", "BONUS_POINTS", "REGULAR_POINTS",
+                         "STARS"}
+    assert {bars[n].legendgroup for n in bars} == {"incentives", "points", "currency"}
+    assert sum(bars["REGULAR_POINTS"].y) == 2 and sum(bars["STARS"].y) == 1
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["Incentives", "Points", "Alternate currencies"]
+    assert bars["STARS"].dx == 86_400_000  # evenly spaced days: x0 + dx, no date strings
+    assert "not every event" in fig.layout.title.subtitle.text
+
+
+@pytest.fixture(scope="module")
+def sandbox_runs(sandbox):
+    import capnb
+
+    client = capnb.connect(sandbox.environ())
+    ids = list(sandbox.catalog()["customer_ids"])[:300]
+    runs = {}
+    for promotion_id in (DOUBLE_POINTS, SUMMER_COUPONS, ENROL_EARN, GOLD_TIER):
+        cohort = capnb.fetch_cohort(client, ids, PROGRAM, promotion_id, progress=False)
+        one = capnb.fetch_cohort(client, ids[:1], PROGRAM, promotion_id, progress=False)
+        runs[promotion_id] = (cohort, one, client.promotion(PROGRAM, promotion_id))
+    return runs
+
+
+def sandbox_figures(cohort, promotion) -> dict[str, go.Figure]:
+    from capnb.sandbox import SANDBOX_AS_OF
+
+    per = limits.customer_utilisation(promotion, cohort, as_of=SANDBOX_AS_OF)
+    figures = {
+        "issuance": charts.issuance_chart(analysis.issuance_counts(cohort, by=(
+            "action", "activity_id")), promotion=promotion),
+        "points": charts.points_chart(analysis.points_summary(cohort), promotion=promotion),
+        "timeline": charts.timeline_chart(analysis.timeline(cohort, freq="W"),
+                                          promotion=promotion),
+        "recency": charts.recency_chart(analysis.recency(cohort, as_of=SANDBOX_AS_OF),
+                                        promotion=promotion),
+        "utilisation": charts.utilisation_chart(analysis.utilisation(
+            promotion, cohort, as_of=SANDBOX_AS_OF), promotion=promotion),
+    }
+    for name in per["restriction"].cat.categories:
+        figures[f"histogram {name}"] = charts.customer_utilisation_histogram(
+            per, name, promotion=promotion)
+    return figures
+
+
+def test_points_only_promotion_draws_its_points(sandbox_runs):
+    cohort, _, promotion = sandbox_runs[DOUBLE_POINTS]
+    assert cohort.incentives.empty and cohort.alternate_currencies.empty  # points only
+    figures = sandbox_figures(cohort, promotion)
+    for name in ("points", "timeline", "recency"):
+        assert figures[name].data and not no_data(figures[name]), name
+    points = figures["points"]
+    assert [t.name for t in points.data] == ["points"]
+    assert sum(points.data[0].y) == pytest.approx(cohort.points["total_points"].sum())
+    assert "no alternate currency issued" in points.layout.title.subtitle.text
+    timeline = figures["timeline"]
+    assert {t.legendgroup for t in timeline.data} == {"points"}
+    assert sum(sum(t.y) for t in timeline.data if t.type == "bar") == len(
+        cohort.points[["customer_id", "points_category"]].drop_duplicates())
+    # the incentive chart says honestly what was not issued
+    assert no_data(figures["issuance"]) == [
+        "No data: no incentive was issued to the fetched customers"]
+
+
+@pytest.mark.parametrize("promotion_id", [DOUBLE_POINTS, SUMMER_COUPONS, ENROL_EARN, GOLD_TIER])
+def test_no_data_only_when_nothing_of_that_kind_was_issued(sandbox_runs, promotion_id):
+    cohort, one, promotion = sandbox_runs[promotion_id]
+    for who, frame in (("cohort", cohort), ("one customer", one)):
+        for name, fig in sandbox_figures(frame, promotion).items():
+            assert bool(fig.data) != bool(no_data(fig)), (who, name, no_data(fig))
+        issued = {"issuance": not frame.incentives.empty,
+                  "points": not (frame.points.empty and frame.alternate_currencies.empty)}
+        figures = sandbox_figures(frame, promotion)
+        for name, expected in issued.items():
+            assert bool(figures[name].data) == expected, (who, name)
+        kinds = {t.legendgroup for t in figures["timeline"].data}
+        assert kinds == {k for k, f in (("incentives", frame.incentives), ("points",
+                         frame.points), ("currency", frame.alternate_currencies)) if len(f)}
+
+
+def test_no_figure_has_a_fixed_width_and_titles_clear_the_modebar(cohort, promotion):
+    empty = make_cohort({})
+    figures = [*all_figures(cohort, promotion).values(),
+               *all_figures(empty, make_promotion([], name="Empty")).values()]
+    for fig in figures:
+        layout = fig.to_plotly_json()["layout"]
+        assert "width" not in layout, layout.get("title")
+        full = fig.layout.template.layout
+        assert full.width is None and full.autosize is True
+        assert full.title.yref == "container" and full.title.pad.t >= 30
+        assert full.title.automargin is True
+        assert (full.legend.yref, full.legend.y, full.legend.yanchor) == ("container", 0,
+                                                                          "bottom")
+        assert "<br>" not in fig.layout.title.text  # the subtitle is its own element
+
+
+def test_single_customer_charts_speak_of_this_customer(promotion):
+    one = make_cohort({1: "ok"}, INCENTIVES[:2], POINTS[:2], CURRENCIES)
+    util = charts.utilisation_chart(limits.utilisation(promotion, one, as_of=AS_OF),
+                                    promotion=promotion)
+    text = util.to_json()
+    assert "median customer" not in text and "90th-percentile" not in text
+    assert "this customer" in util.layout.title.subtitle.text
+    assert "median customer" not in {t.name for t in util.data}
+    many = charts.utilisation_chart(limits.utilisation(promotion, make_cohort(
+        STATUSES, INCENTIVES, POINTS, CURRENCIES), as_of=AS_OF))
+    assert "median customer" in {t.name for t in many.data}
+    per = limits.customer_utilisation(promotion, one, as_of=AS_OF)
+    hist = charts.customer_utilisation_histogram(per, "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER")
+    assert "this customer: 3 count" in hist.layout.title.subtitle.text
+    assert hist.layout.xaxis.title.text == "Usage of this customer (count)"

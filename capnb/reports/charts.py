@@ -2,27 +2,42 @@
 return; never shown, only returned.
 
 Every builder takes an *aggregated* frame (a customer-level frame is binned here first), so a
-figure's size does not grow with the cohort. All figures use the ``"capnb"`` template
-(``plotly_white`` with the Okabe-Ito colour-blind-safe palette), say what they show and for which
-promotion in the title, carry units in the axis titles, and turn an empty input into a figure
-that says "No data" instead of raising. Text that comes from the API (promotion names, activity,
+figure's size does not grow with the cohort. All figures use the ``"capnb"`` template of
+:mod:`capnb.reports.chart_style` (``plotly_white``, the Okabe-Ito colour-blind-safe palette, no
+fixed width, title and legend placed so they never overlap), say what they show and for which
+promotion in the title, carry units in the axis titles, draw only the kinds of benefit the
+frame holds, and turn an empty input into a figure that says "No data" (and what was not
+issued) instead of raising. Drawn for a single customer, legends and notes speak of "this
+customer". Text that comes from the API (promotion names, activity,
 action and category ids) is HTML-escaped, since plotly renders a subset of HTML in text.
 Figures are deterministic: the same frame gives the same JSON.
 """
 
 from __future__ import annotations
 
-import html
-import textwrap
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from capnb.errors import ValidationError
+from capnb.reports.chart_style import (
+    MARK_COLOUR,
+    MEASURABILITY_COLOURS,
+    MEASURABILITY_TEXT,
+    OKABE_ITO,
+    TEMPLATE,
+    check_frame,
+    esc,
+    matches,
+    no_data_figure,
+    num,
+    title,
+    values,
+    wrap,
+)
 
 __all__ = [
     "MEASURABILITY_COLOURS",
@@ -38,100 +53,13 @@ __all__ = [
     "utilisation_chart",
 ]
 
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-             "#000000")
-"""Okabe & Ito's palette, distinguishable with every common colour-vision deficiency."""
-MEASURABILITY_COLOURS = {"exact": "#0072B2", "lower_bound": "#56B4E9", "proxy": "#E69F00",
-                         "not_measurable": "#999999"}
-_MEASURABILITY_TEXT = {"exact": "exact", "lower_bound": "lower bound", "proxy": "proxy",
-                       "not_measurable": "not measurable"}
-_MARK_COLOUR = "#D55E00"
-TEMPLATE = "capnb"
-
-_template = go.layout.Template(pio.templates["plotly_white"])
-_template.layout.update(
-    colorway=list(OKABE_ITO), font=dict(family="Arial, Helvetica, sans-serif", size=13,
-                                        color="#222222"),
-    title=dict(x=0.01, xanchor="left", font=dict(size=17)), hoverlabel=dict(font_size=12),
-    legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, xanchor="left"),
-    margin=dict(t=150, l=80, r=30, b=70), bargap=0.2)
-pio.templates[TEMPLATE] = _template
-
-
-# -- helpers -------------------------------------------------------------------------------------
-
-def _esc(value: Any) -> str:
-    """Text safe for plotly's HTML subset (missing values become "(none)")."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "(none)"
-    return html.escape(str(value), quote=False)
-
-
-def _subject(promotion: Any) -> str:
-    """'Name (id)' of a Promotion, or an escaped label, or ''."""
-    if promotion is None:
-        return ""
-    if isinstance(promotion, str):
-        return _esc(promotion)
-    name, ident = getattr(promotion, "name", None), getattr(promotion, "id", None)
-    if name and ident is not None:
-        return f"{_esc(name)} ({ident})"
-    return _esc(name) if name else (f"promotion {ident}" if ident is not None else "")
-
-
-def _title(what: str, promotion: Any, subtitle: str | None = None) -> dict[str, Any]:
-    subject = _subject(promotion)
-    title: dict[str, Any] = {"text": f"{what} — {subject}" if subject else what}
-    if subtitle:
-        title["subtitle"] = {"text": subtitle}
-    return title
-
-
-def _wrap(text: Any, width: int = 80) -> str:
-    return "<br>".join(textwrap.wrap(_esc(text), width)) if isinstance(text, str) else ""
-
-
-def _check_frame(frame: Any, required: tuple[str, ...], name: str = "frame") -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValidationError(name, f"must be a DataFrame from capnb.analysis.benefits, got "
-                              f"{type(frame).__name__}")
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ValidationError(name, f"is missing the column(s) {', '.join(missing)}; pass the "
-                              "frame the matching capnb.analysis.benefits function returns")
-    return frame
-
-
-def no_data_figure(what: str, reason: str, promotion: Any = None) -> go.Figure:
-    """A figure that says there is nothing to draw, and why (axes hidden)."""
-    return go.Figure(layout=dict(
-        template=TEMPLATE, title=_title(what, promotion), xaxis=dict(visible=False),
-        yaxis=dict(visible=False), height=320,
-        annotations=[dict(text=f"No data: {_esc(reason)}", showarrow=False, xref="paper",
-                          yref="paper", x=0.5, y=0.5, font=dict(size=16, color="#555555"))]))
-
-
-def _values(column: pd.Series) -> list[Any]:
-    """Distinct values of a (possibly categorical) column, in order of appearance."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return list(column.cat.remove_unused_categories().cat.categories)
-    return list(pd.unique(column.dropna()))
-
-
-def _matches(column: pd.Series, value: str) -> np.ndarray:
-    return (column == value).to_numpy(dtype=bool, na_value=False)
-
-
-def _num(values: pd.Series) -> list[Any]:
-    """Plain Python numbers for plotly (NA -> None), so JSON stays small and deterministic."""
-    return [None if pd.isna(v) else (int(v) if float(v).is_integer() else float(v))
-            for v in values.astype("float64")]
-
 
 # -- issuance and points -------------------------------------------------------------------------
 
 _KIND = {"action": "Incentives", "activity_id": "Incentives", "action_id": "Incentives",
          "points_category": "Points issuances", "currency_name": "Currency issuances"}
+_NONE = {"action": "incentive", "activity_id": "incentive", "action_id": "incentive",
+         "points_category": "points", "currency_name": "alternate currency"}
 _LABEL = {"action": "Action", "activity_id": "Activity", "action_id": "Action id",
           "points_category": "Points category", "currency_name": "Currency"}
 
@@ -143,32 +71,33 @@ def issuance_chart(counts: pd.DataFrame, *, promotion: Any = None,
     With two or more ``by`` columns the first is the x axis and the others colour the bars.
     ``value`` is ``"issued"`` or ``"customers"``.
     """
-    _check_frame(counts, ("customers", "issued", "share_of_cohort"), "counts")
+    check_frame(counts, ("customers", "issued", "share_of_cohort"), "counts")
     if value not in ("issued", "customers"):
         raise ValidationError("value", f"must be 'issued' or 'customers', got {value!r}")
     by = [c for c in counts.columns if c in _KIND]
     kind = _KIND[by[0]] if by else "Incentives"
     what = "Customers reached" if value == "customers" else f"{kind} issued"
     if counts.empty or not by:
-        return no_data_figure(what, "nothing was issued to the fetched customers", promotion)
+        return no_data_figure(what, f"no {_NONE[by[0] if by else 'action']} was issued to the "
+                              "fetched customers", promotion)
     x_col, colour_cols = by[0], by[1:]
     colour = (counts[colour_cols].astype("object").apply(
-        lambda r: " / ".join(_esc(v) for v in r), axis=1) if colour_cols
+        lambda r: " / ".join(esc(v) for v in r), axis=1) if colour_cols
         else pd.Series([None] * len(counts), index=counts.index))
     fig = go.Figure()
     for group in pd.unique(colour):
         part = counts[colour.eq(group)] if group is not None else counts
         fig.add_bar(
-            x=[_esc(v) for v in part[x_col]], y=_num(part[value]), name=group,
-            customdata=np.column_stack([_num(part["customers"]), _num(part["issued"]),
-                                        _num(part["share_of_cohort"])]).tolist(),
+            x=[esc(v) for v in part[x_col]], y=num(part[value]), name=group,
+            customdata=np.column_stack([num(part["customers"]), num(part["issued"]),
+                                        num(part["share_of_cohort"])]).tolist(),
             hovertemplate=(f"{_LABEL[x_col]}: %{{x}}<br>Issued: %{{customdata[1]:,}}<br>"
                            "Customers reached: %{customdata[0]:,}<br>Share of cohort: "
                            "%{customdata[2]:.1%}<extra>%{fullData.name}</extra>"))
     unit = "customers" if value == "customers" else "count"
     fig.update_layout(
         template=TEMPLATE, barmode="group", showlegend=bool(colour_cols),
-        title=_title(what, promotion, "Lifetime counts since 2025-06-12; share = customers "
+        title=title(what, promotion, "Lifetime counts since 2025-06-12; share = customers "
                      "reached / fetched customers"),
         xaxis=dict(title=dict(text=_LABEL[x_col]), type="category"),
         yaxis=dict(title=dict(text=f"{what} ({unit})"), rangemode="tozero"),
@@ -177,94 +106,128 @@ def issuance_chart(counts: pd.DataFrame, *, promotion: Any = None,
 
 
 def points_chart(summary: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
-    """Points by category, currencies beside: :func:`capnb.analysis.points_summary` totals."""
-    _check_frame(summary, ("kind", "name", "total", "customers"), "summary")
+    """Points by category and alternate currencies by currency: :func:`points_summary` totals.
+
+    One panel per kind the summary holds (points, currencies or both); the subtitle names a kind
+    that was not issued instead of drawing an empty panel.
+    """
+    check_frame(summary, ("kind", "name", "total", "customers"), "summary")
     what = "Points and currencies issued"
     if summary.empty:
-        return no_data_figure(what, "no points or currency issued to the fetched customers",
-                              promotion)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Points by category",
-                                                        "Alternate currencies"),
-                        horizontal_spacing=0.14)
-    for col, kind, colour in ((1, "points", OKABE_ITO[0]), (2, "currency", OKABE_ITO[1])):
+        return no_data_figure(what, "no points or alternate currency issued to the fetched "
+                              "customers", promotion)
+    panels = [(kind, text, colour, axis, unit) for kind, text, colour, axis, unit in (
+        ("points", "Points by category", OKABE_ITO[0], "Points category",
+         "Points issued (points)"),
+        ("currency", "Alternate currencies", OKABE_ITO[1], "Currency",
+         "Issued (units of each currency)")) if (summary["kind"] == kind).any()]
+    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.14,
+                        subplot_titles=[p[1] for p in panels] if len(panels) > 1 else None)
+    for col, (kind, _, colour, axis, unit) in enumerate(panels, start=1):
         part = summary[summary["kind"] == kind]
-        if part.empty:
-            axis = "" if col == 1 else str(col)
-            fig.add_annotation(text=f"no {kind} issued", showarrow=False, x=0.5, y=0.5,
-                               xref=f"x{axis} domain", yref=f"y{axis} domain",
-                               font=dict(size=15, color="#555555"))
-            continue
-        stats = np.column_stack([_num(part[c]) for c in (
+        stats = np.column_stack([num(part[c]) for c in (
             "customers", "share_of_cohort", "mean_per_customer", "median_per_customer",
             "p90_per_customer")]).tolist()
-        fig.add_bar(x=[_esc(v) for v in part["name"]], y=_num(part["total"]),
+        fig.add_bar(x=[esc(v) for v in part["name"]], y=num(part["total"]),
                     marker_color=colour, name=kind, customdata=stats, row=1, col=col,
                     hovertemplate=("%{x}: %{y:,.2f} issued<br>Customers: %{customdata[0]:,} "
                                    "(%{customdata[1]:.1%} of cohort)<br>Per customer: mean "
                                    "%{customdata[2]:,.2f}, median %{customdata[3]:,.2f}, p90 "
                                    "%{customdata[4]:,.2f}<extra></extra>"))
-    fig.update_layout(template=TEMPLATE, showlegend=False,
-                      title=_title(what, promotion, "Lifetime totals since 2025-06-12"))
-    fig.update_xaxes(type="category", row=1, col=1, title_text="Points category")
-    fig.update_xaxes(type="category", row=1, col=2, title_text="Currency")
-    fig.update_yaxes(title_text="Points issued (points)", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="Issued (units of each currency)", rangemode="tozero", row=1,
-                     col=2)
+        fig.update_xaxes(type="category", title_text=axis, row=1, col=col)
+        fig.update_yaxes(title_text=unit, rangemode="tozero", row=1, col=col)
+    missing = [text for kind, text in (("points", "no points"),
+                                       ("currency", "no alternate currency"))
+               if kind not in {p[0] for p in panels}]
+    subtitle = "Lifetime totals since 2025-06-12" + (
+        f"; {missing[0]} issued to the fetched customers" if missing else "")
+    fig.update_layout(template=TEMPLATE, showlegend=False, height=450,
+                      title=title(what, promotion, subtitle))
     return fig
 
 
 # -- time ----------------------------------------------------------------------------------------
 
+_TIMELINE_KINDS = {"incentives": "Incentives", "points": "Points",
+                   "currency": "Alternate currencies", "any": "Any benefit"}
+
+
+def _axis_x(ms: np.ndarray) -> dict[str, Any]:
+    """x of a trace on a date axis: ``x0``/``dx`` when evenly spaced (small JSON), else ``x``."""
+    steps = np.diff(ms)
+    if len(ms) > 1 and (steps == steps[0]).all():
+        return {"x0": float(ms[0]), "dx": float(steps[0])}
+    return {"x": ms.astype("float64")}
+
+
 def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
                    max_periods: int = 1000) -> go.Figure:
     """Bars of customers per period of their *last* issuance, lines of the cumulative share.
 
-    Takes :func:`capnb.analysis.benefits.timeline`; the x axis title names its timezone. More than
-    ``max_periods`` periods (an hourly timeline over years) give a figure asking for a coarser
-    period instead of a multi-megabyte one.
+    Takes :func:`capnb.analysis.benefits.timeline`: one panel per kind of benefit it holds
+    (incentives, points, alternate currencies), one colour per benefit (action, category,
+    currency). The x axis title names its timezone. More than ``max_periods`` periods (an hourly
+    timeline over years) give a figure asking for a coarser period instead of a multi-megabyte
+    one. Traces are sent as typed arrays over evenly spaced periods, so the figure stays small.
     """
-    _check_frame(frame, ("period", "customers_last_issued", "cumulative_share"))
+    check_frame(frame, ("period", "kind", "benefit", "customers_last_issued",
+                        "cumulative_share"))
     what = "Customers by period of their last issuance"
     period = frame["period"]
     tz = str(getattr(period.dtype, "tz", "UTC"))
     dated = frame[period.notna()]
     if dated.empty:
-        return no_data_figure(what, "no issuance with a date among the fetched customers",
-                              promotion)
+        reason = ("nothing was issued to the fetched customers" if frame.empty
+                  else "no issuance with a date among the fetched customers")
+        return no_data_figure(what, reason, promotion)
     periods = dated["period"].nunique()
     if periods > max_periods:
         return no_data_figure(what, f"{periods:,} periods are too many to draw; choose a "
                               "coarser period (week or month)", promotion)
-    by = next((c for c in frame.columns if c in _KIND), None)
     local = dated["period"].dt.tz_localize(None)
     fmt = "%Y-%m-%d" if (local == local.dt.normalize()).all() else "%Y-%m-%d %H:%M"
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    grouped = dated.groupby(by, dropna=False, sort=False) if by else [(None, dated)]
-    for i, (group, part) in enumerate(grouped):
-        name = _esc(group) if by else "customers"
-        colour = OKABE_ITO[i % len(OKABE_ITO)]
-        x = local[part.index].dt.strftime(fmt).tolist()
-        fig.add_bar(x=x, y=_num(part["customers_last_issued"]), name=name, legendgroup=name,
-                    marker_color=colour, secondary_y=False,
-                    hovertemplate=(f"{name}<br>%{{x}}: %{{y:,}} customers last issued"
-                                   "<extra></extra>"))
-        fig.add_scatter(x=x, y=_num(part["cumulative_share"]), name=f"{name}: cumulative",
-                        legendgroup=name, mode="lines", line=dict(color=colour, width=2),
-                        showlegend=False, secondary_y=True,
-                        hovertemplate=(f"{name}<br>up to %{{x}}: %{{y:.1%}} of the cohort"
-                                       "<extra></extra>"))
+    ms = local.astype("datetime64[ms]").astype("int64").to_numpy(dtype="float64")
+    kinds = [k for k in _TIMELINE_KINDS if (dated["kind"] == k).any()]
+    fig = make_subplots(rows=len(kinds), cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        specs=[[{"secondary_y": True}]] * len(kinds),
+                        subplot_titles=[_TIMELINE_KINDS[k] for k in kinds]
+                        if kinds != ["any"] else None)
+    colour = 0
+    for row, kind in enumerate(kinds, start=1):
+        part = dated[(dated["kind"] == kind).to_numpy()]
+        for benefit, group in part.groupby("benefit", dropna=False, sort=False):
+            name = "any benefit" if kind == "any" else esc(benefit)
+            at = (part["benefit"].isna() if pd.isna(benefit) else part["benefit"] == benefit)
+            x = _axis_x(ms[(dated["kind"] == kind).to_numpy()][at.to_numpy()])
+            tint = OKABE_ITO[colour % len(OKABE_ITO)]
+            colour += 1
+            legend = dict(legendgroup=kind, legendgrouptitle_text=_TIMELINE_KINDS[kind]
+                          if len(kinds) > 1 else None)
+            fig.add_bar(**x, y=group["customers_last_issued"].to_numpy(dtype="int32"),
+                        name=name, marker_color=tint, row=row, col=1, secondary_y=False,
+                        **legend, hovertemplate=(f"{name}<br>%{{x|{fmt}}}: %{{y:,}} customers "
+                                                 "last issued<extra></extra>"))
+            fig.add_scatter(**x, y=group["cumulative_share"].to_numpy(dtype="float32"),
+                            name=f"{name}: cumulative", mode="lines", line_shape="hv",
+                            line=dict(color=tint, width=2), showlegend=False, row=row, col=1,
+                            secondary_y=True, legendgroup=kind,
+                            hovertemplate=(f"{name}<br>up to %{{x|{fmt}}}: %{{y:.1%}} of the "
+                                           "cohort<extra></extra>"))
+        fig.update_yaxes(title_text="Customers", rangemode="tozero", row=row, col=1,
+                         secondary_y=False)
+        fig.update_yaxes(title_text="Cumulative share", tickformat=".0%", range=[0, 1.05],
+                         dtick=0.2, showgrid=False, row=row, col=1, secondary_y=True)
     undated = int(frame.loc[period.isna(), "customers_last_issued"].sum())
-    subtitle = ("Each customer counted once, at their latest issuance, not every event; lines: "
-                "cumulative share of the cohort (right axis)"
+    subtitle = ("Each customer counted once per benefit, at their latest issuance of it, not "
+                "every event; bars: customers last issued in the period; lines: cumulative "
+                "share of the cohort (right axis)"
                 + (f". {undated:,} customer(s) with no issuance time are not shown"
                    if undated else ""))
-    fig.update_layout(template=TEMPLATE, barmode="stack", title=_title(what, promotion,
-                                                                        subtitle))
-    fig.update_xaxes(title_text=f"Period of last issuance (start, {_esc(tz)})", type="date")
-    fig.update_yaxes(title_text="Customers (last issuance in period)", rangemode="tozero",
-                     secondary_y=False)
-    fig.update_yaxes(title_text="Cumulative share of cohort (%)", tickformat=".0%",
-                     range=[0, 1.05], dtick=0.2, showgrid=False, secondary_y=True)
+    fig.update_layout(template=TEMPLATE, barmode="stack", height=200 + 210 * len(kinds),
+                      title=title(what, promotion, subtitle), legend=dict(groupclick="toggleitem"))
+    fig.update_xaxes(type="date")
+    fig.update_xaxes(title_text=f"Period of last issuance (start, {esc(tz)})",
+                     row=len(kinds), col=1)
     return fig
 
 
@@ -275,20 +238,20 @@ _BUCKET_TEXT = {"today": "< 1 day", "1_7d": "1–7 days", "7_30d": "7–30 days"
 
 def recency_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
     """Bars of :func:`capnb.analysis.benefits.recency`: customers by age of their last issuance."""
-    _check_frame(frame, ("bucket", "customers", "share_of_cohort", "as_of"))
+    check_frame(frame, ("bucket", "customers", "share_of_cohort", "as_of"))
     what = "Time since last issuance"
     if frame.empty or not frame["customers"].fillna(0).sum():
         return no_data_figure(what, "no fetched customers", promotion)
     as_of = frame["as_of"].iloc[0]
     grey = {"after_as_of", "no_date", "no_issuance"}
     fig = go.Figure(go.Bar(
-        x=[_BUCKET_TEXT.get(b, _esc(b)) for b in frame["bucket"]], y=_num(frame["customers"]),
+        x=[_BUCKET_TEXT.get(b, esc(b)) for b in frame["bucket"]], y=num(frame["customers"]),
         marker_color=["#999999" if b in grey else OKABE_ITO[0] for b in frame["bucket"]],
-        customdata=_num(frame["share_of_cohort"]),
+        customdata=num(frame["share_of_cohort"]),
         hovertemplate="%{x}: %{y:,} customers (%{customdata:.1%} of cohort)<extra></extra>"))
     fig.update_layout(
         template=TEMPLATE, showlegend=False,
-        title=_title(what, promotion, f"Age of each customer's latest issuance of any benefit "
+        title=title(what, promotion, f"Age of each customer's latest issuance of any benefit "
                      f"at {as_of:%Y-%m-%d %H:%M} UTC"),
         xaxis=dict(title=dict(text="Time from last issuance to as_of (days)"), type="category"),
         yaxis=dict(title=dict(text="Customers"), rangemode="tozero"))
@@ -297,52 +260,61 @@ def recency_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
 
 # -- utilisation ---------------------------------------------------------------------------------
 
-def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
+def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None,
+                      single_customer: bool | None = None) -> go.Figure:
     """Share of the limit used, one bar per restriction of :func:`capnb.analysis.utilisation`.
 
     The bar is the cohort total (promotion-wide caps) or the 90th-percentile customer
     (per-customer and per-event caps), a diamond the median customer; dashed and solid lines
     mark 80 % and 100 %. Colour = measurability; not-measurable and unlimited restrictions are
     listed with a label, never hidden. Hover shows the note.
+
+    For a single customer (``single_customer``; None: when no restriction measured more than
+    one customer) the bar is "this customer" and there is no median.
     """
-    _check_frame(frame, ("restriction", "name", "family", "scope", "measurability",
+    check_frame(frame, ("restriction", "name", "family", "scope", "measurability",
                          "share_of_limit", "share_median", "limit", "unlimited", "note"))
     what = "Restriction utilisation"
     if frame.empty:
         return no_data_figure(what, "the promotion has no restrictions or limits", promotion)
     frame = frame.reset_index(drop=True)
-    labels = [_esc(label) for label in frame["restriction"]]
+    if single_customer is None:
+        measured = (frame["customers_measured"].astype("Float64").max()
+                    if "customers_measured" in frame else pd.NA)
+        single_customer = not pd.isna(measured) and measured == 1
+    labels = [esc(label) for label in frame["restriction"]]
     hover = []
     for row in frame.itertuples(index=False):
         limit = "no limit" if row.unlimited else (
-            "—" if pd.isna(row.limit) else f"{int(row.limit):,} {_esc(getattr(row, 'unit', ''))}")
-        lines = [f"<b>{_esc(row.name)}</b> ({_esc(row.family)}, {_esc(row.scope)})",
+            "—" if pd.isna(row.limit) else f"{int(row.limit):,} {esc(getattr(row, 'unit', ''))}")
+        lines = [f"<b>{esc(row.name)}</b> ({esc(row.family)}, {esc(row.scope)})",
                  f"Limit: {limit}",
-                 f"Measurability: {_MEASURABILITY_TEXT.get(row.measurability, row.measurability)}"]
+                 f"Measurability: {MEASURABILITY_TEXT.get(row.measurability, row.measurability)}"]
         if not pd.isna(row.share_of_limit):
-            who = "cohort total" if row.scope == "promotion" else "90th-percentile customer"
+            who = ("this customer" if single_customer else "cohort total"
+                   if row.scope == "promotion" else "90th-percentile customer")
             lines.append(f"{who}: {row.share_of_limit:.1%} of the limit")
         for col, text in (("customers_at_cap", "Customers at cap"),
                           ("customers_near_cap", "Customers ≥ 80% of cap"),
                           ("customers_over_cap", "Customers over cap")):
             value = getattr(row, col, pd.NA)
-            if not pd.isna(value):
+            if not pd.isna(value) and not single_customer:
                 lines.append(f"{text}: {int(value):,}")
-        lines.append(_wrap(row.note))
+        lines.append(wrap(row.note))
         hover.append("<br>".join(lines))
     share = frame["share_of_limit"].astype("float64")
     fig = go.Figure()
     for level, colour in MEASURABILITY_COLOURS.items():
         mask = frame["measurability"].eq(level) & share.notna()
         if mask.any():
-            fig.add_bar(x=_num(share[mask]), y=[labels[i] for i in np.flatnonzero(mask)],
-                        orientation="h", marker_color=colour, name=_MEASURABILITY_TEXT[level],
+            fig.add_bar(x=num(share[mask]), y=[labels[i] for i in np.flatnonzero(mask)],
+                        orientation="h", marker_color=colour, name=MEASURABILITY_TEXT[level],
                         hovertext=[hover[i] for i in np.flatnonzero(mask)],
                         hoverinfo="text")
     median = frame["share_median"].astype("float64")
-    if median.notna().any():
+    if median.notna().any() and not single_customer:
         idx = np.flatnonzero(median.notna())
-        fig.add_scatter(x=_num(median.iloc[idx]), y=[labels[i] for i in idx], mode="markers",
+        fig.add_scatter(x=num(median.iloc[idx]), y=[labels[i] for i in idx], mode="markers",
                         marker=dict(symbol="diamond", size=10, color="#000000"),
                         name="median customer", hovertext=[hover[i] for i in idx],
                         hoverinfo="text")
@@ -357,14 +329,15 @@ def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figur
                         hoverinfo="text")
     top = max(1.1, float(np.nanmax(share.to_numpy())) * 1.05 if share.notna().any() else 1.1)
     for mark, dash in ((0.8, "dash"), (1.0, "solid")):
-        fig.add_vline(x=mark, line=dict(color=_MARK_COLOUR, dash=dash, width=1.5),
-                      annotation=dict(text=f"{mark:.0%}", font=dict(color=_MARK_COLOUR)),
+        fig.add_vline(x=mark, line=dict(color=MARK_COLOUR, dash=dash, width=1.5),
+                      annotation=dict(text=f"{mark:.0%}", font=dict(color=MARK_COLOUR)),
                       annotation_position="top")
     fig.update_layout(
         template=TEMPLATE, barmode="overlay", height=180 + 42 * len(frame),
-        title=_title(what, promotion, "Bar: cohort total (promotion caps) or 90th-percentile "
-                     "customer (per-customer caps); ◆ median customer; hover for how each was "
-                     "measured"),
+        title=title(what, promotion, "Bar: this customer's usage as a share of each limit; hover "
+                    "for how each was measured" if single_customer else "Bar: cohort total "
+                    "(promotion caps) or 90th-percentile customer (per-customer caps); ◆ median "
+                    "customer; hover for how each was measured"),
         xaxis=dict(title=dict(text="Share of limit used (%)"), tickformat=".0%",
                    range=[0, top]),
         yaxis=dict(title=dict(text="Restriction"), type="category", autorange="reversed",
@@ -380,19 +353,19 @@ def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
     one restriction has). The customers are binned here (integer bins for small counts), so the
     figure stays small for any cohort size; the limit and 80 % of it are drawn as lines.
     """
-    _check_frame(frame, ("restriction", "name", "usage", "limit", "unlimited",
+    check_frame(frame, ("restriction", "name", "usage", "limit", "unlimited",
                          "measurability", "unit"))
     if not isinstance(bins, int) or isinstance(bins, bool) or not 1 <= bins <= 500:
         raise ValidationError("bins", f"must be an integer from 1 to 500, got {bins!r}")
-    what = f"Per-customer usage of {_esc(restriction)}"
+    what = f"Per-customer usage of {esc(restriction)}"
     if frame.empty:
         return no_data_figure(what, "no fetched customers", promotion)
-    part = frame[_matches(frame["restriction"], restriction)]
+    part = frame[matches(frame["restriction"], restriction)]
     if part.empty:
-        part = frame[_matches(frame["name"], restriction)]
-        labels = _values(part["restriction"]) if len(part) else []
+        part = frame[matches(frame["name"], restriction)]
+        labels = values(part["restriction"]) if len(part) else []
         if len(labels) != 1:
-            choices = ", ".join(map(str, _values(frame["restriction"])))
+            choices = ", ".join(map(str, values(frame["restriction"])))
             raise ValidationError("restriction", f"{restriction!r} "
                                   f"{'names several restrictions' if labels else 'is unknown'}"
                                   f"; choose one of {choices}")
@@ -412,27 +385,35 @@ def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
     counts, edges = np.histogram(usage, bins=edges)
     centres = (edges[:-1] + edges[1:]) / 2
     fig = go.Figure(go.Bar(
-        x=_num(pd.Series(centres)), y=counts.tolist(), width=_num(pd.Series(np.diff(edges))),
+        x=num(pd.Series(centres)), y=counts.tolist(), width=num(pd.Series(np.diff(edges))),
         marker_color=OKABE_ITO[0], customdata=np.column_stack([edges[:-1], edges[1:]]).tolist(),
-        hovertemplate=("%{customdata[0]:,.2f} to %{customdata[1]:,.2f}: %{y:,} customers"
-                       "<extra></extra>")))
+        hovertemplate=("%{customdata[0]:,.2f} to %{customdata[1]:,.2f}: %{y:,} "
+                       f"{'customer' if len(part) == 1 else 'customers'}<extra></extra>")))
     levels = part["measurability"].value_counts(sort=False)
     levels = levels[levels > 0]
-    parts = [f"{_MEASURABILITY_TEXT.get(k, k)} for {v:,} customers" for k, v in levels.items()]
+    single = len(part) == 1
+    if single:
+        parts = [f"this customer: {usage[0]:,.6g} {esc(unit)} ("
+                 f"{MEASURABILITY_TEXT.get(levels.index[0], levels.index[0])})"]
+    else:
+        parts = [f"{MEASURABILITY_TEXT.get(k, k)} for {v:,} customers"
+                 for k, v in levels.items()]
     if limit is not None:
         at_cap = int((usage >= limit).sum())
-        parts.append(f"{at_cap:,} at or over the cap")
+        parts.append(("at or over the cap" if at_cap else "under the cap") if single
+                     else f"{at_cap:,} at or over the cap")
         for mark, dash, text in ((0.8 * limit, "dash", "80%"), (limit, "solid", "limit")):
-            fig.add_vline(x=mark, line=dict(color=_MARK_COLOUR, dash=dash, width=1.5),
+            fig.add_vline(x=mark, line=dict(color=MARK_COLOUR, dash=dash, width=1.5),
                           annotation=dict(text=f"{text} ({mark:,.6g})",
-                                          font=dict(color=_MARK_COLOUR)),
+                                          font=dict(color=MARK_COLOUR)),
                           annotation_position="top")
     else:
         parts.append("no limit")
     fig.update_layout(
         template=TEMPLATE, showlegend=False, bargap=0.05,
-        title=_title(what, promotion, "Usage " + "; ".join(parts)),
-        xaxis=dict(title=dict(text=f"Usage per customer ({_esc(unit)})"), rangemode="tozero"),
+        title=title(what, promotion, ("Usage of " if single else "Usage ") + "; ".join(parts)),
+        xaxis=dict(title=dict(text=f"Usage {'of this customer' if single else 'per customer'} "
+                              f"({esc(unit)})"), rangemode="tozero"),
         yaxis=dict(title=dict(text="Customers"), rangemode="tozero"))
     return fig
 
@@ -447,15 +428,15 @@ def budget_burn_chart(frame: pd.DataFrame, *, program: Any = None) -> go.Figure:
     longer than the time bar burns faster than time passes (risk > 1). Promotions without a
     measured budget are listed with a label, never hidden.
     """
-    _check_frame(frame, ("promotion_id", "name", "status", "budget_used_share",
+    check_frame(frame, ("promotion_id", "name", "status", "budget_used_share",
                          "time_elapsed_share", "risk", "days_left", "note"))
     what = "Budget burn"
     if frame.empty:
         return no_data_figure(what, "the program has no promotions", program)
     frame = frame.reset_index(drop=True)
-    labels = [f"{_esc(row.name)} ({row.promotion_id})" for row in frame.itertuples()]
+    labels = [f"{esc(row.name)} ({row.promotion_id})" for row in frame.itertuples()]
     hover = [
-        "<br>".join([f"<b>{_esc(row.name)}</b> ({_esc(row.status)})",
+        "<br>".join([f"<b>{esc(row.name)}</b> ({esc(row.status)})",
                      "Budget used: " + ("—" if pd.isna(row.budget_used_share)
                                         else f"{row.budget_used_share:.1%}"),
                      "Time elapsed: " + ("—" if pd.isna(row.time_elapsed_share)
@@ -463,14 +444,14 @@ def budget_burn_chart(frame: pd.DataFrame, *, program: Any = None) -> go.Figure:
                      "Risk: " + ("—" if pd.isna(row.risk) else f"{row.risk:.2f}"),
                      "Days left: " + ("—" if pd.isna(row.days_left)
                                       else f"{row.days_left:,.0f}"),
-                     _wrap(row.note)])
+                     wrap(row.note)])
         for row in frame.itertuples()]
     fig = go.Figure()
     for column, name, colour in (("budget_used_share", "budget used", OKABE_ITO[5]),
                                  ("time_elapsed_share", "time elapsed", OKABE_ITO[4])):
-        values = frame[column].astype("float64")
-        idx = np.flatnonzero(values.notna())
-        fig.add_bar(x=_num(values.iloc[idx]), y=[labels[i] for i in idx], orientation="h",
+        shares = frame[column].astype("float64")
+        idx = np.flatnonzero(shares.notna())
+        fig.add_bar(x=num(shares.iloc[idx]), y=[labels[i] for i in idx], orientation="h",
                     name=name, marker_color=colour, hovertext=[hover[i] for i in idx],
                     hoverinfo="text")
     idx = np.flatnonzero(frame["budget_used_share"].isna())
@@ -481,12 +462,12 @@ def budget_burn_chart(frame: pd.DataFrame, *, program: Any = None) -> go.Figure:
                                                             color="#777777"),
                         textfont=dict(color="#555555"), hovertext=[hover[i] for i in idx],
                         hoverinfo="text")
-    fig.add_vline(x=1.0, line=dict(color=_MARK_COLOUR, width=1.5),
-                  annotation=dict(text="100%", font=dict(color=_MARK_COLOUR)),
+    fig.add_vline(x=1.0, line=dict(color=MARK_COLOUR, width=1.5),
+                  annotation=dict(text="100%", font=dict(color=MARK_COLOUR)),
                   annotation_position="top")
     fig.update_layout(
         template=TEMPLATE, barmode="group", height=180 + 56 * len(frame),
-        title=_title(what, program, "Most used promotion-wide budget against time elapsed; "
+        title=title(what, program, "Most used promotion-wide budget against time elapsed; "
                      "riskiest promotion first"),
         xaxis=dict(title=dict(text="Share used or elapsed (%)"), tickformat=".0%",
                    range=[0, max(1.1, float(np.nanmax(frame[["budget_used_share",
