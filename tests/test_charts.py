@@ -59,7 +59,8 @@ def all_figures(cohort, promotion) -> dict[str, go.Figure]:
 def test_every_chart_says_what_and_for_which_promotion(cohort, promotion):
     for name, fig in all_figures(cohort, promotion).items():
         assert isinstance(fig, go.Figure), name
-        assert fig.layout.title.text.endswith("— Double Points Weekend (1)"), name
+        assert fig.layout.title.text.replace("<br>", " ").endswith(
+            "— Double Points Weekend (1)"), name
         assert fig.layout.template.layout.colorway == charts.OKABE_ITO, name
         assert fig.data, name
     figures = all_figures(cohort, promotion)
@@ -255,7 +256,7 @@ def test_timeline_chart_draws_points_and_currencies(cohort):
     bars = {t.name: t for t in fig.data if t.type == "bar"}
     assert set(bars) == {"BADGES", "COUPONS", "REWARD", "BONUS_POINTS", "REGULAR_POINTS",
                          "STARS"}
-    assert {bars[n].legendgroup for n in bars} == {"incentives", "points", "currency"}
+    assert {bars[n].meta for n in bars} == {"incentives", "points", "currency"}
     assert sum(bars["REGULAR_POINTS"].y) == 2 and sum(bars["STARS"].y) == 1
     titles = [a.text for a in fig.layout.annotations]
     assert titles == ["Incentives", "Points", "Alternate currencies"]
@@ -309,7 +310,7 @@ def test_points_only_promotion_draws_its_points(sandbox_runs):
     assert sum(points.data[0].y) == pytest.approx(cohort.points["total_points"].sum())
     assert "no alternate currency issued" in points.layout.title.subtitle.text
     timeline = figures["timeline"]
-    assert {t.legendgroup for t in timeline.data} == {"points"}
+    assert {t.meta for t in timeline.data} == {"points"}
     assert sum(sum(t.y) for t in timeline.data if t.type == "bar") == len(
         cohort.points[["customer_id", "points_category"]].drop_duplicates())
     # the incentive chart says honestly what was not issued
@@ -328,7 +329,7 @@ def test_no_data_only_when_nothing_of_that_kind_was_issued(sandbox_runs, promoti
         figures = sandbox_figures(frame, promotion)
         for name, expected in issued.items():
             assert bool(figures[name].data) == expected, (who, name)
-        kinds = {t.legendgroup for t in figures["timeline"].data}
+        kinds = {t.meta for t in figures["timeline"].data}
         assert kinds == {k for k, f in (("incentives", frame.incentives), ("points",
                          frame.points), ("currency", frame.alternate_currencies)) if len(f)}
 
@@ -346,7 +347,7 @@ def test_no_figure_has_a_fixed_width_and_titles_clear_the_modebar(cohort, promot
         assert full.title.automargin is True
         assert (full.legend.yref, full.legend.y, full.legend.yanchor) == ("container", 0,
                                                                           "bottom")
-        assert "<br>" not in fig.layout.title.text  # the subtitle is its own element
+        assert fig.layout.title.text.count("<br>") <= 1  # the subtitle is its own element
 
 
 def test_single_customer_charts_speak_of_this_customer(promotion):
@@ -364,3 +365,8 @@ def test_single_customer_charts_speak_of_this_customer(promotion):
     hist = charts.customer_utilisation_histogram(per, "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER")
     assert "this customer: 3 count" in hist.layout.title.subtitle.text
     assert hist.layout.xaxis.title.text == "Usage of this customer (count)"
+    assert hist.layout.yaxis.title.text == "This customer"
+    long = charts.issuance_chart(analysis.issuance_counts(one), promotion=make_promotion(
+        [], name="A promotion with a rather long name, as some have"))
+    assert long.layout.title.text == ("Incentives issued —<br>A promotion with a rather long "
+                                      "name, as some have (1)")

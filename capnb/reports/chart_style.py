@@ -5,7 +5,7 @@ Layout rules (so nothing overlaps at any width): no figure sets a width (plotly 
 container); the title and its subtitle sit at the top left of the container, below the plotly
 toolbar (modebar), and push the plot down as far as they need (``title.automargin``); legends
 sit below the plot, at the bottom of the container, and push the plot up. Long subtitles are
-wrapped.
+wrapped, and so are long titles.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ MARK_COLOUR = "#D55E00"
 TEMPLATE = "capnb"
 SUBTITLE_CHARS = 110
 """Subtitles are wrapped at this many characters."""
+TITLE_CHARS = 64
+"""A longer title is broken between what the figure shows and for which promotion."""
 
 _template = go.layout.Template(pio.templates["plotly_white"])
 _template.layout.update(
@@ -89,10 +91,15 @@ def title(what: str, promotion: Any, subtitle: str | None = None) -> dict[str, A
     """``layout.title`` of a figure: what it shows, for which promotion, and a subtitle.
 
     ``subtitle`` is trusted text (escape API text before passing it); it is wrapped at
-    :data:`SUBTITLE_CHARS` characters.
+    :data:`SUBTITLE_CHARS` characters, and a title longer than :data:`TITLE_CHARS` is broken
+    after the dash.
     """
     subject = _subject(promotion)
-    out: dict[str, Any] = {"text": f"{what} — {subject}" if subject else what}
+    text = f"{what} — {subject}" if subject else what
+    out: dict[str, Any] = {"text": text}
+    if len(html.unescape(text)) > TITLE_CHARS:  # plotly does not wrap: break before narrow
+        # containers clip it; plotly.js lifts a two-line title by a line: pad it back down.
+        out.update(text=f"{what} —<br>{subject}", pad={"t": 76})
     if subtitle:
         out["subtitle"] = {"text": "<br>".join(textwrap.wrap(subtitle, SUBTITLE_CHARS))}
     return out

@@ -194,15 +194,15 @@ def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
                         if kinds != ["any"] else None)
     colour = 0
     for row, kind in enumerate(kinds, start=1):
-        part = dated[(dated["kind"] == kind).to_numpy()]
+        in_kind = (dated["kind"] == kind).to_numpy()
+        part, part_ms = dated[in_kind], ms[in_kind]
         for benefit, group in part.groupby("benefit", dropna=False, sort=False):
             name = "any benefit" if kind == "any" else esc(benefit)
             at = (part["benefit"].isna() if pd.isna(benefit) else part["benefit"] == benefit)
-            x = _axis_x(ms[(dated["kind"] == kind).to_numpy()][at.to_numpy()])
+            x = _axis_x(part_ms[at.to_numpy()])
             tint = OKABE_ITO[colour % len(OKABE_ITO)]
             colour += 1
-            legend = dict(legendgroup=kind, legendgrouptitle_text=_TIMELINE_KINDS[kind]
-                          if len(kinds) > 1 else None)
+            legend = dict(legendgroup=f"{kind}: {name}", meta=kind)  # bar + line toggle
             fig.add_bar(**x, y=group["customers_last_issued"].to_numpy(dtype="int32"),
                         name=name, marker_color=tint, row=row, col=1, secondary_y=False,
                         **legend, hovertemplate=(f"{name}<br>%{{x|{fmt}}}: %{{y:,}} customers "
@@ -210,7 +210,7 @@ def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
             fig.add_scatter(**x, y=group["cumulative_share"].to_numpy(dtype="float32"),
                             name=f"{name}: cumulative", mode="lines", line_shape="hv",
                             line=dict(color=tint, width=2), showlegend=False, row=row, col=1,
-                            secondary_y=True, legendgroup=kind,
+                            secondary_y=True, **legend,
                             hovertemplate=(f"{name}<br>up to %{{x|{fmt}}}: %{{y:.1%}} of the "
                                            "cohort<extra></extra>"))
         fig.update_yaxes(title_text="Customers", rangemode="tozero", row=row, col=1,
@@ -223,8 +223,8 @@ def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
                 "share of the cohort (right axis)"
                 + (f". {undated:,} customer(s) with no issuance time are not shown"
                    if undated else ""))
-    fig.update_layout(template=TEMPLATE, barmode="stack", height=200 + 210 * len(kinds),
-                      title=title(what, promotion, subtitle), legend=dict(groupclick="toggleitem"))
+    fig.update_layout(template=TEMPLATE, barmode="stack", height=280 + 200 * len(kinds),
+                      title=title(what, promotion, subtitle))
     fig.update_xaxes(type="date")
     fig.update_xaxes(title_text=f"Period of last issuance (start, {esc(tz)})",
                      row=len(kinds), col=1)
@@ -414,7 +414,8 @@ def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
         title=title(what, promotion, ("Usage of " if single else "Usage ") + "; ".join(parts)),
         xaxis=dict(title=dict(text=f"Usage {'of this customer' if single else 'per customer'} "
                               f"({esc(unit)})"), rangemode="tozero"),
-        yaxis=dict(title=dict(text="Customers"), rangemode="tozero"))
+        yaxis=dict(title=dict(text="This customer" if single else "Customers"),
+                   rangemode="tozero", showticklabels=not single))
     return fig
 
 
