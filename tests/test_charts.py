@@ -67,8 +67,7 @@ def test_every_chart_says_what_and_for_which_promotion(cohort, promotion):
     assert figures["issuance"].layout.title.text.startswith("Incentives issued")
     assert figures["issuance"].layout.yaxis.title.text == "Incentives issued (count)"
     assert figures["points"].layout.yaxis.title.text == "Points issued (points)"
-    assert any("Asia/Kolkata" in (axis.title.text or "")
-               for axis in figures["timeline"].select_xaxes())
+    assert "Asia/Kolkata" in figures["timeline"].layout.xaxis.title.text  # the bottom panel
     assert "last issuance" in figures["timeline"].layout.title.text
     assert "not every event" in figures["timeline"].layout.title.subtitle.text
     assert figures["histogram"].layout.xaxis.title.text == "Usage per customer (count)"
@@ -259,7 +258,10 @@ def test_timeline_chart_draws_points_and_currencies(cohort):
     assert {bars[n].meta for n in bars} == {"incentives", "points", "currency"}
     assert sum(bars["REGULAR_POINTS"].y) == 2 and sum(bars["STARS"].y) == 1
     titles = [a.text for a in fig.layout.annotations]
-    assert titles == ["Incentives", "Points", "Alternate currencies"]
+    assert sorted(titles) == ["Alternate currencies", "Incentives", "Points"]
+    top = max(titles, key=lambda t: next(a.y for a in fig.layout.annotations if a.text == t))
+    assert top == "Incentives"  # incentives on top, then points, then currencies
+    assert bars["REWARD"].xaxis == "x3" and bars["STARS"].xaxis == "x"
     assert bars["STARS"].dx == 86_400_000  # evenly spaced days: x0 + dx, no date strings
     assert "not every event" in fig.layout.title.subtitle.text
 

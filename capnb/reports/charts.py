@@ -188,12 +188,13 @@ def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
     fmt = "%Y-%m-%d" if (local == local.dt.normalize()).all() else "%Y-%m-%d %H:%M"
     ms = local.astype("datetime64[ms]").astype("int64").to_numpy(dtype="float64")
     kinds = [k for k in _TIMELINE_KINDS if (dated["kind"] == k).any()]
+    # Row 1 is the bottom panel, so ``layout.xaxis`` is the one with the ticks and the title.
     fig = make_subplots(rows=len(kinds), cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        specs=[[{"secondary_y": True}]] * len(kinds),
-                        subplot_titles=[_TIMELINE_KINDS[k] for k in kinds]
+                        specs=[[{"secondary_y": True}]] * len(kinds), start_cell="bottom-left",
+                        subplot_titles=[_TIMELINE_KINDS[k] for k in reversed(kinds)]
                         if kinds != ["any"] else None)
     colour = 0
-    for row, kind in enumerate(kinds, start=1):
+    for row, kind in zip(range(len(kinds), 0, -1), kinds, strict=True):
         in_kind = (dated["kind"] == kind).to_numpy()
         part, part_ms = dated[in_kind], ms[in_kind]
         for benefit, group in part.groupby("benefit", dropna=False, sort=False):
@@ -226,8 +227,7 @@ def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
     fig.update_layout(template=TEMPLATE, barmode="stack", height=280 + 200 * len(kinds),
                       title=title(what, promotion, subtitle))
     fig.update_xaxes(type="date")
-    fig.update_xaxes(title_text=f"Period of last issuance (start, {esc(tz)})",
-                     row=len(kinds), col=1)
+    fig.update_xaxes(title_text=f"Period of last issuance (start, {esc(tz)})", row=1, col=1)
     return fig
 
 
