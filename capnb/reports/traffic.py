@@ -33,6 +33,10 @@ _CONFIG = {"responsive": True, "displaylogo": False}
 """plotly.js config of the live figures: redraw to the container's width when the window
 resizes."""
 
+_ORDER = {"_last_layout_edit_id": 0, "_last_trace_edit_id": 0, "_py2js_deleteTraces": 1,
+          "_py2js_addTraces": 2, "_py2js_relayout": 3}
+"""The order the browser applies a merged replacement in: old traces out, new in, layout."""
+
 
 class Throttle:
     """``ready()`` is true at most once per ``interval`` seconds (and on the first call)."""
@@ -77,7 +81,7 @@ def _merged(messages: list[tuple[dict, Any]]) -> dict | None:
                     value = {**value, "relayout_data": {**state[key]["relayout_data"],
                                                         **value["relayout_data"]}}
             state[key] = value
-    return state
+    return {key: state[key] for key in sorted(state, key=lambda key: _ORDER.get(key, 4))}
 
 
 def replace_figure(widget: go.FigureWidget, figure: go.Figure) -> None:
