@@ -120,7 +120,8 @@ class MessageCounter:
 
     Each message is serialized and signed like ipykernel does before sending it (so a bench
     measures its cost too); :attr:`counts` holds the messages by widget class and type
-    (``comm_open``, ``comm_msg``, ``comm_close``), :attr:`bytes` their size.
+    (``comm_open``, ``comm_msg``, ``comm_close``), :attr:`per_comm` by comm id (a widget's
+    ``comm.comm_id``), :attr:`bytes` their size.
     """
 
     def __init__(self) -> None:
@@ -128,6 +129,7 @@ class MessageCounter:
 
         self.session = Session(key=b"capnb-bench")
         self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.per_comm: collections.Counter[str] = collections.Counter()
         self.bytes = 0
         self._lock = threading.Lock()
         self._saved: Any = None
@@ -147,6 +149,7 @@ class MessageCounter:
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.per_comm.clear()
             self.bytes = 0
 
     def __enter__(self) -> MessageCounter:
@@ -165,6 +168,7 @@ class MessageCounter:
                 size = sum(len(part) for part in counter.session.serialize(message))
                 with counter._lock:
                     counter.counts[(self.owner, msg_type)] += 1
+                    counter.per_comm[self.comm_id] += 1
                     counter.bytes += size + sum(len(b) for b in buffers or ())
 
         def create_comm(*args: Any, **kwargs: Any) -> BaseComm:

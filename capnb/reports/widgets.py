@@ -235,18 +235,17 @@ class Dashboard:
             self.status.say("Cannot fetch: no valid customer id was given.", "error")
             return
         self._cancel.clear()
-        self._throttle = Throttle(self.progress_interval)
-        self._progress = (0, len(ids))
-        self._show_progress(0, len(ids), force=True)
-        self.progress.max = len(ids)
-        self.fetch_button.disabled, self.cancel_button.disabled = True, False
-        self.status.say(f"Fetching {len(ids):,} customers of promotion {promotion}…")
         with self._lock:
             if self.cohort is None:
                 self._clear(f"fetching promotion {promotion}…")
             else:
                 self._show(f"Fetching promotion {promotion}: until it ends, the charts below "
                            f"still show {self._described()}.", "warning")
+        self._throttle = Throttle(self.progress_interval)
+        self._show_progress(0, len(ids), force=True)
+        self.progress.max = len(ids)
+        self.fetch_button.disabled, self.cancel_button.disabled = True, False
+        self.status.say(f"Fetching {len(ids):,} customers of promotion {promotion}…")
         self._thread = threading.Thread(target=self._fetch, args=(program, promotion, source,
                                                                   len(ids)),
                                         name="capnb-dashboard-fetch", daemon=True)
