@@ -700,3 +700,18 @@ def test_explore_notebook_shows_the_app_before_fetching():
     (cell,) = [c for c in nb.cells if "widgets.dashboard(" in c.source]
     lines = [line.split("#")[0].strip() for line in cell.source.splitlines()]
     assert lines.index("display(app)") < lines.index("app.fetch()") < lines.index("app.wait()")
+
+
+def test_a_cohort_the_filters_cannot_draw_leaves_no_chart_of_the_previous_one(sandbox_app):
+    sb, app = sandbox_app
+    app.fetch_button.click()
+    assert app.wait(60)
+    app.tz_input.value = "Mars/Base"  # refused: the charts keep the cohort they show
+    app.promotion_picker.value = GOLD
+    app.fetch_button.click()
+    assert app.wait(60)
+    assert "Filters not applied" in app.message.value or "Fetched" in app.message.value
+    for name, title in titles(app).items():  # new data, or no data saying why: never Enrol
+        assert "Gold Tier Fast Track" in title, (name, title)
+    assert {"issuance", "points", "timeline", "recency"} <= set(no_data(app))
+    assert all("Mars/Base" in no_data(app)[name] for name in ("issuance", "timeline"))

@@ -13,10 +13,9 @@ actions, date range, timezone, period; :mod:`capnb.reports.filters`) and the res
 of the per-customer histogram.
 
 This module owns the layout, the fetch and the figures. Fetching runs ``fetch_cohort`` in a
-background thread; its ``on_progress`` moves the progress bar (a few times a second at most,
-then once at the end with the exact count: :mod:`capnb.reports.traffic`) and its ``cancel``
-event is the Cancel button (what was fetched is kept). Filters recompute from the fetched
-cohort; nothing is fetched again. Each chart is redrawn at most once per action, in one message.
+background thread; its ``on_progress`` moves the progress bar (throttled, exact at the end), its
+``cancel`` event is the Cancel button (what was fetched is kept). Filters recompute from the
+cohort, fetching nothing. A chart is redrawn at most once per action, in one message (traffic).
 
 The line above the charts (:attr:`Dashboard.showing`) says what they show: during a fetch or
 after one that failed or was cancelled, the previous cohort (empty charts say why they are).
@@ -59,7 +58,6 @@ _FILTERED = ("issuance", "points", "timeline", "recency")
 _FILTER_NOTE = ("Activity and action filters apply to incentives (points and currencies carry no "
                 "activity in the summary). The date range keeps benefits whose <i>last</i> "
                 "issuance falls in it. Utilisation always uses the whole cohort.")
-_WIDE = {"description_width": "initial"}
 _NO_PROMOTION = "no promotion configuration was given"
 
 
@@ -92,11 +90,8 @@ class Dashboard:
     fetch_button, cancel_button : ipywidgets.Button
     progress : ipywidgets.IntProgress
     progress_text : ipywidgets.Label
-        ``"done / total customers"``; like the bar, updated at most every
-        ``progress_interval`` seconds during a fetch and exactly at its end.
-    progress_interval : float
-        Seconds between progress updates (0.2: five a second, far below JupyterLab's message
-        rate limit whatever the cohort size).
+        ``"done / total customers"``; with the bar, updated at most every ``progress_interval``
+        seconds (0.2: far below JupyterLab's message rate limit) and exactly at the end.
     activity_dropdown : ipywidgets.Dropdown
     action_select : ipywidgets.SelectMultiple
         Nothing selected = every action.
@@ -106,8 +101,7 @@ class Dashboard:
     message : ipywidgets.HTML
         The latest problem or status, in plain words (the widget of :attr:`status`).
     showing : ipywidgets.HTML
-        Above the charts: what they show (promotion, customers), and during or after a fetch
-        that did not replace them, that they still show the previous cohort.
+        Above the charts: what they show (promotion, customers), also during or after a fetch.
     status : capnb.reports.status.StatusLine
     pickers : capnb.reports.pickers.Pickers
         Owns the pickers, the id boxes and the ↻ button above.
@@ -181,7 +175,7 @@ class Dashboard:
                                                  ("Hour", "h")], value="D",
                                         description="Period")
         self.restriction_dropdown = W.Dropdown(options=[], description="Restriction",
-                                               style=_WIDE,
+                                               style={"description_width": "initial"},
                                                layout=W.Layout(width="auto", min_width="40em"))
         self.notes = W.HTML("")
         self.showing = W.HTML("")
@@ -239,8 +233,9 @@ class Dashboard:
             if self.cohort is None:
                 self._clear(f"fetching promotion {promotion}…")
             else:
-                self._show(f"Fetching promotion {promotion}: until it ends, the charts below "
-                           f"still show {self._described()}.", "warning")
+                self.showing.value = banner(f"Fetching promotion {promotion}: until it ends, the "
+                                            f"charts below still show {self._described()}.",
+                                            "warning")
         self._throttle = Throttle(self.progress_interval)
         self._show_progress(0, len(ids), force=True)
         self.progress.max = len(ids)
@@ -287,8 +282,9 @@ class Dashboard:
             with self._lock:
                 self._load(cohort, promotion)
                 if cancelled:
-                    self._show(f"Fetch cancelled: the charts show only the {fetched:,} of "
-                               f"{total:,} customers fetched.", "warning")
+                    self.showing.value = banner(f"Fetch cancelled after {fetched:,} of {total:,} "
+                                                f"customers: the charts show {self._described()}.",
+                                                "warning")
             counts = cohort.status_counts()
             failed, invalid = int(counts["failed"] + counts["not_found"]), int(counts["invalid"])
             text = (f"Cancelled: {fetched:,} of {total:,} customers fetched; the charts show "
@@ -321,10 +317,11 @@ class Dashboard:
         with self._lock:
             if self.cohort is None:
                 self._clear(f"the fetch of promotion {promotion_id} {what}")
-                self._show("")
+                self.showing.value = ""
             else:
-                self._show(f"The fetch of promotion {promotion_id} {what}: the charts below "
-                           f"still show {self._described()}.", "warning")
+                self.showing.value = banner(f"The fetch of promotion {promotion_id} {what}: the "
+                                            f"charts below still show {self._described()}.",
+                                            "warning")
 
     def _described(self) -> str:
         """What the charts show, in plain words."""
@@ -332,9 +329,6 @@ class Dashboard:
         name = (f"{subject.name} ({subject.id})" if isinstance(subject, Promotion)
                 and subject.name else f"promotion {self.cohort.promotion_id}")
         return f"{name}, {len(self.cohort.customers):,} customers"
-
-    def _show(self, text: str, level: str = "info") -> None:
-        self.showing.value = banner(text, level)
 
     # -- analysis --------------------------------------------------------------------------------
 
@@ -350,11 +344,15 @@ class Dashboard:
                 self.action_select.options = action_options(cohort.incentives)
                 self.action_select.value = ()
                 self._load_utilisation(promotion, cohort)
+                self._quiet = False
+                self._draw_histogram()
+                self.refresh()
+            except Exception:  # the caller clears the charts: none may show the previous cohort
+                self.cohort = self.promotion = None
+                raise
             finally:
                 self._quiet = False
-            self._draw_histogram()
-            self.refresh()
-            self._show(f"The charts show {self._described()}.")
+            self.showing.value = banner(f"The charts show {self._described()}.")
 
     def _load_utilisation(self, promotion: Promotion | None, cohort: Cohort) -> None:
         if promotion is None:
@@ -419,6 +417,9 @@ class Dashboard:
             results = {name: compute[name]() for name in only}
         except CapnbError as exc:
             self.status.say(f"Filters not applied: {exc}", "error")
+            for name in self._stale & set(only):  # still drawing another cohort: say why not
+                replace_figure(self.figures[name], charts.no_data_figure(
+                    name.capitalize(), f"filters not applied: {exc}", self._subject()))
             return
         builders = {"issuance": charts.issuance_chart, "points": charts.points_chart,
                     "timeline": charts.timeline_chart, "recency": charts.recency_chart}
