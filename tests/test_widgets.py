@@ -715,3 +715,19 @@ def test_a_cohort_the_filters_cannot_draw_leaves_no_chart_of_the_previous_one(sa
         assert "Gold Tier Fast Track" in title, (name, title)
     assert {"issuance", "points", "timeline", "recency"} <= set(no_data(app))
     assert all("Mars/Base" in no_data(app)[name] for name in ("issuance", "timeline"))
+
+
+def test_picker_changes_send_a_handful_of_messages(sb):
+    from capnb.reports.traffic import MessageCounter
+
+    with MessageCounter() as counter:
+        app = dashboard(capnb.connect(sb.environ()), promotion_id=str(ENROL))
+        counter.reset()
+        app.promotion_picker.value = GOLD  # picker, id box, tooltip
+        assert app.promotion_input.value == str(GOLD)
+        assert counter.total <= 5, counter.counts
+        counter.reset()
+        app.program_input.value = "999"  # lists (and fails), empties the pickers, says so
+        app.program_picker.value = SANDBOX_PROGRAM  # lists the promotions again
+        assert counter.total <= 20, counter.counts
+        assert not counter.by_class().get("FigureWidget")  # no chart redrawn for nothing
