@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 
 import pandas as pd
 import pytest
@@ -226,7 +228,8 @@ def test_api_errors_and_bad_inputs_are_readable(sandbox_app):
     app.customers_input.value = "388000001, 388000008 nonsense"
     app.fetch_button.click()
     assert "customer" in app.message.value.lower()
-    assert "capnb-error" in app.message.value and "no file at" in app.message.value
+    assert "capnb-error" in app.message.value and "no file at" not in app.message.value
+    assert "not customer ids: &#x27;nonsense&#x27;" in app.message.value
     # bad inputs are refused before any request (typing 3334 back lists its promotions once)
     assert sb.stats()["requests"] == sent + 1 and requests_to(sb, LIST_PATH) >= 1
     assert app.cohort is None
@@ -439,3 +442,292 @@ def test_offline_dashboard_makes_no_requests(sb):
     assert app.program_picker.label.endswith("(3334)")
     assert app.promotion_picker.value == ENROL
     assert app.promotion_picker.label == "Enrol & Earn Stars (1133601377) · LOYALTY_EARNING · LIVE"
+
+
+# -- traffic to the browser, stale charts, the customers box (issue 12) ---------------------------
+
+GOLD = 1133601550  # "Gold Tier Fast Track", another live promotion of the sandbox
+
+
+def titles(app: Dashboard) -> dict[str, str]:
+    return {name: figure.layout.title.text or "" for name, figure in app.figures.items()}
+
+
+def no_data(app: Dashboard) -> dict[str, str]:
+    """The "No data: ..." text of each figure that shows one."""
+    return {name: figure.layout.annotations[0].text for name, figure in app.figures.items()
+            if figure.layout.annotations
+            and figure.layout.annotations[0].text.startswith("No data")}
+
+
+def test_a_5000_customer_fetch_sends_few_messages_and_ends_exact():
+    from capnb.reports.traffic import MessageCounter
+    from capnb.sandbox import SANDBOX_AS_OF, Sandbox
+
+    with Sandbox(customers=5000, seed=0) as sb, MessageCounter() as counter:
+        ids = list(sb.catalog()["customer_ids"])
+        app = dashboard(capnb.connect(sb.environ()), program_id=SANDBOX_PROGRAM,
+                        promotion_id=ENROL, customers=ids, as_of=SANDBOX_AS_OF)
+        counter.reset()
+        started = time.monotonic()
+        app.fetch_button.click()
+        assert app.wait(120)
+        seconds = time.monotonic() - started
+    assert "Fetched 5,000 of 5,000 customers" in app.message.value
+    assert app.progress.value == app.progress.max == 5000
+    assert app.progress_text.value == "5,000 / 5,000 customers"  # the last state, exactly
+    by_class = counter.by_class()
+    # was ~10,000 (bar and label for every customer); JupyterLab drops beyond 1,000 a second
+    assert counter.total < 100, by_class
+    # progress: at most 5 updates a second, plus the first and the exact last one
+    assert by_class["IntProgress"] <= 5 * seconds + 3 and by_class["Label"] <= 5 * seconds + 3
+    # each chart: one message saying "fetching...", one with the charts of the new cohort
+    assert by_class["FigureWidget"] == 2 * len(FIGURES)
+    assert all(counter.per_comm[figure.comm.comm_id] == 2 for figure in app.figures.values())
+
+
+def test_throttle_lets_updates_through_a_few_times_a_second():
+    from capnb.reports.traffic import Throttle
+
+    now = [100.0]
+    throttle = Throttle(0.2, clock=lambda: now[0])
+    passed = []
+    for step in range(1000):  # 1,000 updates in one second
+        now[0] = 100.0 + step / 1000
+        passed.append(throttle.ready(force=step == 999))
+    assert passed[0] and passed[-1]  # the first and the forced last one always pass
+    assert sum(passed) == 6
+
+
+def test_filters_and_restrictions_redraw_each_chart_in_one_message():
+    from capnb.reports.traffic import MessageCounter
+
+    with MessageCounter() as counter:
+        app = offline_app()
+        counter.reset()
+        app.action_select.value = ("REWARD",)
+        changed = {name for name, figure in app.figures.items()
+                   if counter.per_comm[figure.comm.comm_id]}
+        assert changed and changed <= {"issuance", "points", "timeline", "recency"}
+        assert all(counter.per_comm[app.figures[name].comm.comm_id] == 1 for name in changed)
+        counter.reset()
+        app.restriction_dropdown.value = "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER"
+        assert counter.per_comm[app.figures["customer_utilisation"].comm.comm_id] == 1
+        # the histogram, the dropdown's value and its tooltip (the full name)
+        assert counter.total <= 3, counter.counts
+    assert app.restriction_dropdown.tooltip == "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER"
+
+
+class FrontEnd:
+    """What plotly.js holds for one FigureWidget view: the number of traces, updated by the
+    widget's messages the way the browser applies them (in key order)."""
+
+    def __init__(self) -> None:
+        self.traces = 0
+        self.layout: dict = {}
+
+    def apply(self, state: dict) -> None:
+        for key, value in state.items():
+            if value is None:
+                continue
+            if key == "_py2js_deleteTraces":
+                # what raises "indices must be valid indices for gd.data" in the browser
+                assert all(0 <= i < self.traces for i in value["delete_inds"]), value
+                self.traces -= len(value["delete_inds"])
+            elif key == "_py2js_addTraces":
+                self.traces += len(value["trace_data"])
+            elif key == "_py2js_relayout":
+                for name, setting in value["relayout_data"].items():
+                    if setting is None:
+                        self.layout.pop(name, None)
+                    else:
+                        self.layout[name] = setting
+
+
+def test_a_figure_replacement_is_one_consistent_message(monkeypatch):
+    import ipywidgets
+    import plotly.graph_objects as go
+
+    from capnb.reports.traffic import figure_widget, replace_figure
+
+    widget, browser, sent = figure_widget(), FrontEnd(), []
+    monkeypatch.setattr(ipywidgets.Widget, "_send",
+                        lambda self, msg, buffers=None: sent.append(msg))
+    figures = [
+        go.Figure(layout=dict(annotations=[dict(text="No data: fetching")], width=700)),
+        go.Figure([go.Bar(y=[1, 2], name=str(i)) for i in range(5)],
+                  layout=dict(title="five", shapes=[dict(type="line", x0=0, x1=1)])),
+        go.Figure([go.Scatter(y=[1])], layout=dict(title="one")),
+        go.Figure([go.Bar(y=[3]), go.Bar(y=[4]), go.Bar(y=[5])], layout=dict(height=300)),
+    ]
+    for figure in figures:
+        sent.clear()
+        replace_figure(widget, figure)
+        assert len(sent) == 1
+        browser.apply(sent[0]["state"])
+        assert browser.traces == len(widget.data) == len(figure.data)
+        assert browser.layout["autosize"] is True and "width" not in browser.layout
+        assert widget.layout.autosize and widget.layout.width is None  # fills the page width
+        # nothing of the previous figure is left drawn
+        assert set(browser.layout) == set(widget.layout.to_plotly_json())
+    assert widget._config["responsive"]  # redrawn to the new width when the window resizes
+
+
+def test_charts_never_show_another_promotion_as_the_new_one(sandbox_app):
+    sb, app = sandbox_app
+    assert set(no_data(app)) == set(FIGURES)
+    assert all("fetch a cohort first" in text for text in no_data(app).values())
+    app.progress_interval = 0  # every step, so the checks below run during the fetch
+    during = []
+
+    def look(change):  # in the fetch thread, while the fetch runs
+        if not during and threading.current_thread().name == "capnb-dashboard-fetch":
+            during.append((app.showing.value, no_data(app), titles(app)))
+
+    app.progress.observe(look, names="value")
+    app.fetch_button.click()
+    assert app.wait(60)
+    showing, empty, _ = during.pop()
+    assert set(empty) == set(FIGURES)  # the first fetch: nothing to show yet, and why
+    assert all(f"fetching promotion {ENROL}" in text for text in empty.values())
+    assert not no_data(app)
+    assert "The charts show Enrol &amp; Earn Stars (1133601377), 200 customers." in \
+        app.showing.value
+    # another promotion: the previous charts stay, with a line saying what they are
+    app.promotion_picker.value = GOLD
+    app.fetch_button.click()
+    assert app.wait(60)
+    app.progress.unobserve(look, names="value")
+    showing, empty, drawn = during.pop()
+    assert not empty and all("Enrol &amp; Earn Stars" in title for title in drawn.values())
+    assert "capnb-warning" in showing
+    assert (f"Fetching promotion {GOLD}: until it ends, the charts below still show Enrol "
+            "&amp; Earn Stars (1133601377), 200 customers.") in showing
+    assert all("Gold Tier Fast Track" in title for title in titles(app).values()), titles(app)
+    assert "The charts show Gold Tier Fast Track (1133601550), 200 customers." in \
+        app.showing.value
+
+
+def test_failed_and_cancelled_fetches_keep_the_charts_and_say_so(sandbox_app, monkeypatch):
+    from capnb.fetch.summaries import fetch_cohort
+    from capnb.reports import widgets
+
+    sb, app = sandbox_app
+    app.promotion_input.value = "999"  # no cohort yet: the charts say the fetch failed
+    app.fetch_button.click()
+    assert app.wait(60)
+    assert set(no_data(app)) == set(FIGURES)
+    assert all("the fetch of promotion 999 failed" in text for text in no_data(app).values())
+    app.promotion_input.value = str(ENROL)
+    app.fetch_button.click()
+    assert app.wait(60)
+    drawn = titles(app)
+    app.promotion_input.value = "999"  # a cohort is drawn: it stays, named
+    app.fetch_button.click()
+    assert app.wait(60)
+    assert titles(app) == drawn and not no_data(app)
+    assert app.cohort.promotion_id == ENROL and "Could not fetch promotion 999" in \
+        app.message.value
+    assert ("The fetch of promotion 999 failed: the charts below still show Enrol &amp; Earn "
+            "Stars (1133601377), 200 customers.") in app.showing.value
+
+    def cancelled_at_once(client, source, program, promotion, *, cancel, **kwargs):
+        cancel.set()  # Cancel pressed before the first customer came back
+        return fetch_cohort(client, [], program, promotion, cancel=cancel, **kwargs)
+
+    monkeypatch.setattr(widgets, "fetch_cohort", cancelled_at_once)
+    app.promotion_input.value = str(GOLD)
+    app.fetch_button.click()  # nothing replaces the charts
+    assert app.wait(60)
+    assert titles(app) == drawn and app.cohort.promotion_id == ENROL
+    assert (f"The fetch of promotion {GOLD} cancelled before any customer was fetched: the "
+            "charts below still show Enrol &amp; Earn Stars") in app.showing.value
+    assert "Cancelled: no customer of promotion" in app.message.value
+    assert not app.fetch_button.disabled and app.cancel_button.disabled
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("388000001, 12 ;388000008", [388000001, 12, 388000008]),
+    ("388000001\n388000002\t388000003,,", [388000001, 388000002, 388000003]),
+    ("42", [42]),
+    ("cohort.csv", "cohort.csv"),  # a path, read (or reported missing) by the fetch
+    ("~/data/cohort.parquet", "~/data/cohort.parquet"),
+])
+def test_customers_box_reads_ids_or_one_path(text, expected):
+    from capnb.reports.customers import customer_source
+
+    assert customer_source(text) == expected
+
+
+def test_customers_box_names_what_is_not_an_id(tmp_path, sandbox_app):
+    from capnb.reports.customers import customer_source
+
+    with pytest.raises(ValidationError, match=r"not customer ids: 'abc'"):
+        customer_source("388000001, 12, abc")
+    with pytest.raises(ValidationError, match=r"not customer ids: 'abc'"):
+        customer_source("abc")
+    with pytest.raises(ValidationError, match=r"'x1', 'x2', 'x3', 'x4', 'x5' and 2 more"):
+        customer_source("1 x1 x2 x3 x4 x5 x6 x7")
+    assert customer_source("", default=[1]) == [1]
+    path = tmp_path / "my cohort.csv"  # a file whose name has a space is still a file
+    path.write_text("customer_id\n1\n")
+    assert customer_source(f" {path} ") == str(path)
+    sb, app = sandbox_app
+    sent = sb.stats()["requests"]
+    app.customers_input.value = "388000001, 12, abc"
+    app.fetch_button.click()
+    assert "capnb-error" in app.message.value and "no file at" not in app.message.value
+    assert "not customer ids: &#x27;abc&#x27;" in app.message.value
+    assert sb.stats()["requests"] == sent and app.cohort is None
+
+
+def test_layout_fills_the_width_and_shows_full_names(untouched_app):
+    app = untouched_app
+    assert all(figure._config.get("responsive") for figure in app.figures.values())
+    assert all(figure.layout.autosize and figure.layout.width is None
+               for figure in app.figures.values())
+    assert app.restriction_dropdown.layout.width == "auto"
+    assert app.restriction_dropdown.tooltip == app.restriction_dropdown.label
+    assert app.promotion_picker.tooltip == app.promotion_picker.label
+
+
+def test_explore_notebook_shows_the_app_before_fetching():
+    import nbformat
+
+    from capnb.reports.render import find_notebook
+
+    nb = nbformat.read(find_notebook("explore"), as_version=4)
+    (cell,) = [c for c in nb.cells if "widgets.dashboard(" in c.source]
+    lines = [line.split("#")[0].strip() for line in cell.source.splitlines()]
+    assert lines.index("display(app)") < lines.index("app.fetch()") < lines.index("app.wait()")
+
+
+def test_a_cohort_the_filters_cannot_draw_leaves_no_chart_of_the_previous_one(sandbox_app):
+    sb, app = sandbox_app
+    app.fetch_button.click()
+    assert app.wait(60)
+    app.tz_input.value = "Mars/Base"  # refused: the charts keep the cohort they show
+    app.promotion_picker.value = GOLD
+    app.fetch_button.click()
+    assert app.wait(60)
+    assert "Filters not applied" in app.message.value or "Fetched" in app.message.value
+    for name, title in titles(app).items():  # new data, or no data saying why: never Enrol
+        assert "Gold Tier Fast Track" in title, (name, title)
+    assert {"issuance", "points", "timeline", "recency"} <= set(no_data(app))
+    assert all("Mars/Base" in no_data(app)[name] for name in ("issuance", "timeline"))
+
+
+def test_picker_changes_send_a_handful_of_messages(sb):
+    from capnb.reports.traffic import MessageCounter
+
+    with MessageCounter() as counter:
+        app = dashboard(capnb.connect(sb.environ()), promotion_id=str(ENROL))
+        counter.reset()
+        app.promotion_picker.value = GOLD  # picker, id box, tooltip
+        assert app.promotion_input.value == str(GOLD)
+        assert counter.total <= 5, counter.counts
+        counter.reset()
+        app.program_input.value = "999"  # lists (and fails), empties the pickers, says so
+        app.program_picker.value = SANDBOX_PROGRAM  # lists the promotions again
+        assert counter.total <= 20, counter.counts
+        assert not counter.by_class().get("FigureWidget")  # no chart redrawn for nothing

@@ -28,7 +28,7 @@ from capnb.models import Promotion
 from capnb.reports.status import StatusLine
 from capnb.validation import check_id
 
-__all__ = ["Pickers", "program_options", "promotion_options"]
+__all__ = ["Pickers", "label_tooltip", "program_options", "promotion_options"]
 
 log = logging.getLogger("capnb")
 
@@ -86,6 +86,12 @@ def promotion_options(frame: pd.DataFrame) -> list[tuple[str, int]]:
                               rows[pid].get("status")), pid) for pid in sorted(rows, key=key)]
 
 
+def label_tooltip(change: dict[str, Any]) -> None:
+    """A dropdown's observer: its tooltip is the chosen label in full (the box may cut it)."""
+    picker = change["owner"]
+    picker.tooltip = picker.label or None
+
+
 def _reason(exc: Exception) -> str:
     """An exception in plain words (unexpected ones are logged with their traceback)."""
     if isinstance(exc, CapnbError):
@@ -123,6 +129,8 @@ class Pickers:
                                          disabled=offline, layout=W.Layout(width="40%"))
         self.promotion_picker = W.Dropdown(options=[], value=None, description="Promotion",
                                            disabled=offline, layout=W.Layout(width="60%"))
+        for picker in (self.program_picker, self.promotion_picker):
+            picker.observe(label_tooltip, names="value")
         self.reload_button = W.Button(icon="refresh", disabled=offline,
                                       tooltip="List the programs and promotions again",
                                       layout=W.Layout(width="3em"))

@@ -11,10 +11,16 @@ import html
 
 import ipywidgets as W
 
-__all__ = ["LEVELS", "StatusLine"]
+__all__ = ["LEVELS", "StatusLine", "banner"]
 
 LEVELS = {"error": "#B00020", "warning": "#8A5A00", "info": "#1B5E20"}
 """Message level -> text colour."""
+
+
+def banner(text: str, level: str = "info") -> str:
+    """HTML of a bold line at ``level`` (plain ``text``, escaped here); '' for no text."""
+    return (f'<div style="color:{LEVELS[level]}" class="capnb-{level}"><b>{html.escape(text)}'
+            "</b></div>" if text else "")
 
 
 class StatusLine:

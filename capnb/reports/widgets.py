@@ -13,15 +13,17 @@ actions, date range, timezone, period; :mod:`capnb.reports.filters`) and the res
 of the per-customer histogram.
 
 This module owns the layout, the fetch and the figures. Fetching runs ``fetch_cohort`` in a
-background thread; its ``on_progress`` moves the progress bar and its ``cancel`` event is the
-Cancel button (what was fetched is kept). Filters recompute from the fetched cohort; nothing is
-fetched again.
+background thread; its ``on_progress`` moves the progress bar (throttled, exact at the end), its
+``cancel`` event is the Cancel button (what was fetched is kept). Filters recompute from the
+cohort, fetching nothing. A chart is redrawn at most once per action, in one message (traffic).
+
+The line above the charts (:attr:`Dashboard.showing`) says what they show: during a fetch or
+after one that failed or was cancelled, the previous cohort (empty charts say why they are).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from typing import Any
 
@@ -37,9 +39,11 @@ from capnb.fetch.inputs import read_customer_ids
 from capnb.fetch.summaries import fetch_cohort
 from capnb.models import Promotion
 from capnb.reports import charts
+from capnb.reports.customers import customer_source
 from capnb.reports.filters import ALL_ACTIVITIES, action_options, activity_options, filter_cohort
-from capnb.reports.pickers import Pickers
-from capnb.reports.status import StatusLine
+from capnb.reports.pickers import Pickers, label_tooltip
+from capnb.reports.status import StatusLine, banner
+from capnb.reports.traffic import Throttle, figure_widget, replace_figure
 from capnb.validation import check_as_of, check_id, check_tz
 
 __all__ = ["FIGURES", "Dashboard", "dashboard"]
@@ -54,27 +58,7 @@ _FILTERED = ("issuance", "points", "timeline", "recency")
 _FILTER_NOTE = ("Activity and action filters apply to incentives (points and currencies carry no "
                 "activity in the summary). The date range keeps benefits whose <i>last</i> "
                 "issuance falls in it. Utilisation always uses the whole cohort.")
-
-
-def _figure_widget() -> go.FigureWidget:
-    try:
-        return go.FigureWidget()
-    except ImportError as exc:  # plotly >= 6 draws FigureWidget through anywidget
-        raise ImportError("capnb.reports.widgets needs the 'anywidget' package for live plotly "
-                          "figures: pip install anywidget") from exc
-
-
-def _replace(widget: go.FigureWidget, figure: go.Figure) -> None:
-    """Show ``figure`` in ``widget`` in place."""
-    # A new layout reaches the front end as a relayout of its own keys, which would leave the
-    # old figure's other keys (a "No data" annotation, shapes...) drawn: remove those first.
-    stale = set(widget.layout.to_plotly_json()) - set(figure.layout.to_plotly_json())
-    if stale:
-        widget.plotly_relayout({key: None for key in sorted(stale)})
-    with widget.batch_update():
-        widget.data = []
-        widget.add_traces(list(figure.data))
-        widget.layout = figure.layout
+_NO_PROMOTION = "no promotion configuration was given"
 
 
 class Dashboard:
@@ -105,6 +89,9 @@ class Dashboard:
         with a ``customer_id`` column (empty: the ``customers`` given to :func:`dashboard`).
     fetch_button, cancel_button : ipywidgets.Button
     progress : ipywidgets.IntProgress
+    progress_text : ipywidgets.Label
+        ``"done / total customers"``; with the bar, updated at most every ``progress_interval``
+        seconds (0.2: far below JupyterLab's message rate limit) and exactly at the end.
     activity_dropdown : ipywidgets.Dropdown
     action_select : ipywidgets.SelectMultiple
         Nothing selected = every action.
@@ -113,6 +100,8 @@ class Dashboard:
     freq_dropdown, restriction_dropdown : ipywidgets.Dropdown
     message : ipywidgets.HTML
         The latest problem or status, in plain words (the widget of :attr:`status`).
+    showing : ipywidgets.HTML
+        Above the charts: what they show (promotion, customers), also during or after a fetch.
     status : capnb.reports.status.StatusLine
     pickers : capnb.reports.pickers.Pickers
         Owns the pickers, the id boxes and the ↻ button above.
@@ -148,6 +137,9 @@ class Dashboard:
         self._thread: threading.Thread | None = None
         self._quiet = False
         self._stale: set[str] = set()
+        self._lock = threading.RLock()  # the fetch thread and the analyst's callbacks draw
+        self._progress, self._throttle = (0, 0), Throttle()
+        self.progress_interval = 0.2
         offline = self.cohort is not None
         self.status = StatusLine()
         self.message = self.status.widget
@@ -166,7 +158,7 @@ class Dashboard:
             placeholder=("ids separated by commas, spaces or new lines, or a CSV/Parquet path"
                          + (" (empty: the customers given to dashboard())"
                             if customers is not None and not given else "")),
-            layout=W.Layout(width="60%"))
+            layout=W.Layout(width="100%", max_width="60em"))
         self.fetch_button = W.Button(description="Fetch", button_style="primary",
                                      icon="download", disabled=offline)
         self.cancel_button = W.Button(description="Cancel", icon="stop", disabled=True)
@@ -182,22 +174,26 @@ class Dashboard:
         self.freq_dropdown = W.Dropdown(options=[("Day", "D"), ("Week", "W"), ("Month", "M"),
                                                  ("Hour", "h")], value="D",
                                         description="Period")
-        self.restriction_dropdown = W.Dropdown(options=[], description="Restriction")
+        self.restriction_dropdown = W.Dropdown(options=[], description="Restriction",
+                                               style={"description_width": "initial"},
+                                               layout=W.Layout(width="auto", min_width="40em"))
         self.notes = W.HTML("")
-        self.figures: dict[str, go.FigureWidget] = {name: _figure_widget() for name in FIGURES}
+        self.showing = W.HTML("")
+        self.figures: dict[str, go.FigureWidget] = {name: figure_widget() for name in FIGURES}
         self.fetch_button.on_click(lambda _: self.fetch())
         self.cancel_button.on_click(lambda _: self.cancel())
         for control in (self.activity_dropdown, self.action_select, self.date_from,
                         self.date_to, self.tz_input, self.freq_dropdown):
             control.observe(self._on_filter, names="value")
         self.restriction_dropdown.observe(self._on_restriction, names="value")
+        self.restriction_dropdown.observe(label_tooltip, names="value")
         self.widget = W.VBox([
             *self.pickers.rows, self.customers_input,
             W.HBox([self.fetch_button, self.cancel_button, self.progress, self.progress_text]),
             self.message,
             W.HBox([self.activity_dropdown, self.action_select]),
             W.HBox([self.date_from, self.date_to, self.tz_input, self.freq_dropdown]),
-            W.HTML(f"<small>{_FILTER_NOTE}</small>"),
+            W.HTML(f"<small>{_FILTER_NOTE}</small>"), self.showing,
             self.figures["issuance"], self.figures["points"], self.figures["timeline"],
             self.figures["recency"], self.figures["utilisation"], self.notes,
             self.restriction_dropdown, self.figures["customer_utilisation"]])
@@ -224,7 +220,7 @@ class Dashboard:
         try:
             program = check_id("program_id", self.program_input.value)
             promotion = check_id("promotion_id", self.promotion_input.value)
-            source = self._customer_source()
+            source = customer_source(self.customers_input.value, self.customers)
             ids, _ = read_customer_ids(source)
         except CapnbError as exc:
             self.status.say(f"Cannot fetch: {exc}", "error")
@@ -233,8 +229,16 @@ class Dashboard:
             self.status.say("Cannot fetch: no valid customer id was given.", "error")
             return
         self._cancel.clear()
-        self.progress.max, self.progress.value = len(ids), 0
-        self.progress_text.value = f"0 / {len(ids):,} customers"
+        with self._lock:
+            if self.cohort is None:
+                self._clear(f"fetching promotion {promotion}…")
+            else:
+                self.showing.value = banner(f"Fetching promotion {promotion}: until it ends, the "
+                                            f"charts below still show {self._described()}.",
+                                            "warning")
+        self._throttle = Throttle(self.progress_interval)
+        self._show_progress(0, len(ids), force=True)
+        self.progress.max = len(ids)
         self.fetch_button.disabled, self.cancel_button.disabled = True, False
         self.status.say(f"Fetching {len(ids):,} customers of promotion {promotion}…")
         self._thread = threading.Thread(target=self._fetch, args=(program, promotion, source,
@@ -256,16 +260,6 @@ class Dashboard:
             return not self._thread.is_alive()
         return True
 
-    def _customer_source(self) -> Any:
-        text = self.customers_input.value.strip()
-        if not text:
-            if self.customers is None:
-                raise ValidationError("customers", "enter customer ids or a file path")
-            return self.customers
-        if re.fullmatch(r"[\d\s,;]+", text):
-            return [int(v) for v in re.split(r"[\s,;]+", text) if v]
-        return text  # a path
-
     def _fetch(self, program: int, promotion_id: int, source: Any, total: int) -> None:
         try:
             promotion = self.client.promotion(program, promotion_id)
@@ -277,77 +271,119 @@ class Dashboard:
             except FetchInterrupted as exc:  # Cancel or a kernel interrupt: keep what came back
                 cohort = exc.cohort
                 self._cancel.set()
-            self._load(cohort, promotion)
+            self._show_progress(*self._progress, force=True)
             fetched = len(cohort.fetched_customer_ids)
+            cancelled = self._cancel.is_set()
+            if cancelled and not fetched:
+                self._failed(promotion_id, "cancelled before any customer was fetched")
+                self.status.say(f"Cancelled: no customer of promotion {promotion_id} was "
+                                "fetched.", "warning")
+                return
+            with self._lock:
+                self._load(cohort, promotion)
+                if cancelled:
+                    self.showing.value = banner(f"Fetch cancelled after {fetched:,} of {total:,} "
+                                                f"customers: the charts show {self._described()}.",
+                                                "warning")
             counts = cohort.status_counts()
             failed, invalid = int(counts["failed"] + counts["not_found"]), int(counts["invalid"])
             text = (f"Cancelled: {fetched:,} of {total:,} customers fetched; the charts show "
-                    "those." if self._cancel.is_set() else
-                    f"Fetched {fetched:,} of {total:,} customers.")
+                    "those." if cancelled else f"Fetched {fetched:,} of {total:,} customers.")
             if failed or invalid:
                 text += (f" {failed:,} not found or failed, {invalid:,} invalid ids "
                          "(see app.cohort.errors).")
-            self.status.say(text, "warning" if self._cancel.is_set() or failed else "info")
+            self.status.say(text, "warning" if cancelled or failed else "info")
         except CapnbError as exc:
+            self._failed(promotion_id, "failed")
             self.status.say(f"Could not fetch promotion {promotion_id}: {exc}", "error")
         except Exception as exc:  # noqa: BLE001 - the app shows every failure, never a traceback
             log.exception("dashboard fetch failed")
+            self._failed(promotion_id, "failed")
             self.status.say(f"Unexpected error while fetching: {type(exc).__name__}: {exc}",
                             "error")
         finally:
+            self._show_progress(*self._progress, force=True)
             self.fetch_button.disabled, self.cancel_button.disabled = False, True
 
-    def _show_progress(self, done: int, total: int) -> None:
-        self.progress.value = done
-        self.progress_text.value = f"{done:,} / {total:,} customers"
+    def _show_progress(self, done: int, total: int, force: bool = False) -> None:
+        """Move the progress bar, at most every ``progress_interval`` s (always at the end)."""
+        self._progress = (done, total)
+        if self._throttle.ready(force or done >= total):
+            self.progress.value = done
+            self.progress_text.value = f"{done:,} / {total:,} customers"
+
+    def _failed(self, promotion_id: int, what: str) -> None:
+        """A fetch that replaced nothing: say what the charts show instead."""
+        with self._lock:
+            if self.cohort is None:
+                self._clear(f"the fetch of promotion {promotion_id} {what}")
+                self.showing.value = ""
+            else:
+                self.showing.value = banner(f"The fetch of promotion {promotion_id} {what}: the "
+                                            f"charts below still show {self._described()}.",
+                                            "warning")
+
+    def _described(self) -> str:
+        """What the charts show, in plain words."""
+        subject = self._subject()
+        name = (f"{subject.name} ({subject.id})" if isinstance(subject, Promotion)
+                and subject.name else f"promotion {self.cohort.promotion_id}")
+        return f"{name}, {len(self.cohort.customers):,} customers"
 
     # -- analysis --------------------------------------------------------------------------------
 
     def _load(self, cohort: Cohort, promotion: Promotion | None) -> None:
-        """Take a new cohort: fill the filters from its data and draw everything."""
-        self.cohort, self.promotion = cohort, promotion
-        self._stale = set(_FILTERED)
-        self._quiet = True
-        try:
-            self.activity_dropdown.options = activity_options(cohort.incentives)
-            self.activity_dropdown.value = ALL_ACTIVITIES
-            self.action_select.options = action_options(cohort.incentives)
-            self.action_select.value = ()
-        finally:
-            self._quiet = False
-        if promotion is not None:
-            self.results["utilisation"] = limits.utilisation(promotion, cohort,
-                                                               as_of=self.as_of)
-            self.results["customer_utilisation"] = limits.customer_utilisation(
-                promotion, cohort, as_of=self.as_of)
-            _replace(self.figures["utilisation"], charts.utilisation_chart(
-                self.results["utilisation"], promotion=promotion))
-            frame = self.results["utilisation"][["name", "measurability", "note"]]
-            self.notes.value = frame.to_html(index=False, escape=True, border=0)
-            names = list(self.results["customer_utilisation"]["restriction"].cat.categories)
-            table = self.results["utilisation"]
-            measurable = table.loc[table["restriction"].isin(names)
-                                   & (table["measurability"] != "not_measurable"), "restriction"]
+        """Take a new cohort: fill the filters from its data and draw everything once."""
+        with self._lock:
+            self.cohort, self.promotion = cohort, promotion
+            self._stale = set(FIGURES)
             self._quiet = True
             try:
-                self.restriction_dropdown.options = names
-                # open on the first restriction there is something to draw for
-                self.restriction_dropdown.value = (measurable.iloc[0] if len(measurable)
-                                                   else names[0] if names else None)
+                self.activity_dropdown.options = activity_options(cohort.incentives)
+                self.activity_dropdown.value = ALL_ACTIVITIES
+                self.action_select.options = action_options(cohort.incentives)
+                self.action_select.value = ()
+                self._load_utilisation(promotion, cohort)
+                self._quiet = False
+                self._draw_histogram()
+                self.refresh()
+            except Exception:  # the caller clears the charts: none may show the previous cohort
+                self.cohort = self.promotion = None
+                raise
             finally:
                 self._quiet = False
-            self._draw_histogram()
-        else:
+            self.showing.value = banner(f"The charts show {self._described()}.")
+
+    def _load_utilisation(self, promotion: Promotion | None, cohort: Cohort) -> None:
+        if promotion is None:
             for key in ("utilisation", "customer_utilisation"):
                 self.results.pop(key, None)
-                _replace(self.figures[key], charts.no_data_figure(
-                    "Restriction utilisation", "no promotion configuration was given"))
+            replace_figure(self.figures["utilisation"], charts.no_data_figure(
+                "Restriction utilisation", _NO_PROMOTION))
             self.notes.value = ""
-        self.refresh()
+            self.restriction_dropdown.options = []
+            return
+        self.results["utilisation"] = limits.utilisation(promotion, cohort, as_of=self.as_of)
+        self.results["customer_utilisation"] = limits.customer_utilisation(
+            promotion, cohort, as_of=self.as_of)
+        replace_figure(self.figures["utilisation"], charts.utilisation_chart(
+            self.results["utilisation"], promotion=promotion))
+        frame = self.results["utilisation"][["name", "measurability", "note"]]
+        self.notes.value = frame.to_html(index=False, escape=True, border=0)
+        names = list(self.results["customer_utilisation"]["restriction"].cat.categories)
+        table = self.results["utilisation"]
+        measurable = table.loc[table["restriction"].isin(names)
+                               & (table["measurability"] != "not_measurable"), "restriction"]
+        self.restriction_dropdown.options = names
+        # open on the first restriction there is something to draw for
+        self.restriction_dropdown.value = (measurable.iloc[0] if len(measurable)
+                                           else names[0] if names else None)
 
     def _clear(self, reason: str) -> None:
         for name, figure in self.figures.items():
-            _replace(figure, charts.no_data_figure(name.replace("_", " ").capitalize(), reason))
+            replace_figure(figure, charts.no_data_figure(name.replace("_", " ").capitalize(),
+                                                         reason))
+        self._stale = set(FIGURES)
 
     def _subject(self) -> Any:
         if self.promotion is not None:
@@ -359,8 +395,11 @@ class Dashboard:
 
         A figure whose analysis frame did not change is left as it is.
         """
-        if self.cohort is None:
-            return
+        with self._lock:
+            if self.cohort is not None:
+                self._refresh(only)
+
+    def _refresh(self, only: tuple[str, ...]) -> None:
         try:
             tz = self.tz_input.value.strip()
             check_tz(tz)
@@ -378,6 +417,9 @@ class Dashboard:
             results = {name: compute[name]() for name in only}
         except CapnbError as exc:
             self.status.say(f"Filters not applied: {exc}", "error")
+            for name in self._stale & set(only):  # still drawing another cohort: say why not
+                replace_figure(self.figures[name], charts.no_data_figure(
+                    name.capitalize(), f"filters not applied: {exc}", self._subject()))
             return
         builders = {"issuance": charts.issuance_chart, "points": charts.points_chart,
                     "timeline": charts.timeline_chart, "recency": charts.recency_chart}
@@ -385,7 +427,8 @@ class Dashboard:
             previous = self.results.get(name)
             self.results[name] = frame
             if previous is None or not previous.equals(frame) or name in self._stale:
-                _replace(self.figures[name], builders[name](frame, promotion=self._subject()))
+                replace_figure(self.figures[name], builders[name](frame,
+                                                                  promotion=self._subject()))
                 self._stale.discard(name)
         self.status.clear_error()
 
@@ -406,15 +449,18 @@ class Dashboard:
             self._draw_histogram()
 
     def _draw_histogram(self) -> None:
-        frame = self.results.get("customer_utilisation")
-        name = self.restriction_dropdown.value
-        if frame is None or name is None:
-            figure = charts.no_data_figure("Per-customer usage", "no per-customer restriction",
-                                           self._subject())
-        else:
-            figure = charts.customer_utilisation_histogram(frame, name,
-                                                           promotion=self._subject())
-        _replace(self.figures["customer_utilisation"], figure)
+        with self._lock:
+            frame = self.results.get("customer_utilisation")
+            name = self.restriction_dropdown.value
+            if frame is None or name is None:
+                reason = (_NO_PROMOTION if self.promotion is None
+                          else "no per-customer restriction")
+                figure = charts.no_data_figure("Per-customer usage", reason, self._subject())
+            else:
+                figure = charts.customer_utilisation_histogram(frame, name,
+                                                               promotion=self._subject())
+            replace_figure(self.figures["customer_utilisation"], figure)
+            self._stale.discard("customer_utilisation")
 
 
 def dashboard(source: Client | Cohort, *, program_id: Any = None, promotion_id: Any = None,
