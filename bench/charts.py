@@ -143,7 +143,7 @@ def main() -> None:
             analysis.issuance_counts(cohort, by=("action", "activity_id")), promotion=promotion),
         "points_chart": lambda: charts.points_chart(analysis.points_summary(cohort),
                                                     promotion=promotion),
-        "timeline_chart (daily, by action)": lambda: charts.timeline_chart(
+        "timeline_chart (daily, every benefit)": lambda: charts.timeline_chart(
             analysis.timeline(cohort, freq="D", tz="Asia/Kolkata"), promotion=promotion),
         "recency_chart": lambda: charts.recency_chart(analysis.recency(cohort, as_of=AS_OF),
                                                       promotion=promotion),

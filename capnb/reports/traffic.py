@@ -65,23 +65,35 @@ def figure_widget() -> go.FigureWidget:
     return widget
 
 
-def _merged(messages: list[tuple[dict, Any]]) -> dict | None:
-    """The state updates in ``messages`` as one, in order; None when they cannot be merged."""
+def _merged(messages: list[tuple[dict, Any]]) -> tuple[dict, list, list] | None:
+    """The state updates in ``messages`` as one (state, buffer paths, buffers), in order; None
+    when they cannot be merged. Binary buffers (numpy arrays in traces) travel with their paths,
+    which stay valid because every state key comes from one message."""
     state: dict[str, Any] = {}
-    for message, buffers in messages:
-        if message.get("method") != "update" or buffers or message.get("buffer_paths"):
+    paths: list[list[Any]] = []
+    buffers: list[Any] = []
+    for message, message_buffers in messages:
+        message_paths = message.get("buffer_paths") or []
+        if message.get("method") != "update" or len(message_paths) != len(message_buffers or ()):
             return None
         for key, value in message["state"].items():
             if key.startswith("_py2js_"):
                 if value is None:  # plotly's reset after each step: the browser ignores nulls
                     continue
                 if key in state:
-                    if key != "_py2js_relayout":
+                    if key != "_py2js_relayout" or any(path[0] == key for path in paths) \
+                            or any(path[0] == key for path in message_paths):
                         return None
                     value = {**value, "relayout_data": {**state[key]["relayout_data"],
                                                         **value["relayout_data"]}}
             state[key] = value
-    return {key: state[key] for key in sorted(state, key=lambda key: _ORDER.get(key, 4))}
+        for path, buffer in zip(message_paths, message_buffers or (), strict=True):
+            if message["state"].get(path[0]) is None:
+                return None  # a buffer under a value that was skipped: keep plotly's messages
+            paths.append(list(path))
+            buffers.append(buffer)
+    ordered = {key: state[key] for key in sorted(state, key=lambda key: _ORDER.get(key, 4))}
+    return ordered, paths, buffers
 
 
 def replace_figure(widget: go.FigureWidget, figure: go.Figure) -> None:
@@ -107,12 +119,13 @@ def replace_figure(widget: go.FigureWidget, figure: go.Figure) -> None:
             widget.layout = layout
     finally:
         del widget._send
-    state = _merged(sent)
-    if state is None:  # not expected from plotly; send its messages as they were
+    merged = _merged(sent)
+    if merged is None:  # not expected from plotly; send its messages as they were
         for message, buffers in sent:
             widget._send(message, buffers)
-    elif state:
-        widget._send({"method": "update", "state": state, "buffer_paths": []})
+    elif merged[0]:
+        state, paths, buffers = merged
+        widget._send({"method": "update", "state": state, "buffer_paths": paths}, buffers)
 
 
 class MessageCounter:
