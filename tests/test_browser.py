@@ -556,10 +556,17 @@ def test_jupyterlab_explore_5000_customers_within_default_iopub_limits(browser, 
                                f"customers fetched and every chart titled {header!r}"):
             state = _state(page)
             if not state["found"] or not state["charts"]:
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                shot = SCREENSHOTS / "jupyterlab-explore-no-dashboard.png"
+                page.screenshot(path=str(shot))
+                shown = IOPUB_WARNING in page.evaluate(
+                    "() => document.body.innerText + window.__capnb.outputs()")
                 pytest.fail("\n".join([
                     *problems, f"the dashboard never appeared; '{IOPUB_WARNING}' received "
-                    f"{len(iopub.warnings)} time(s) on the kernel websocket; IOPub messages "
-                    f"during Run All: {iopub.total('run-all')} {iopub.by_type('run-all')}"]))
+                    f"{len(iopub.warnings)} time(s) on the kernel websocket, "
+                    f"{'shown' if shown else 'not shown'} in the notebook; IOPub messages "
+                    f"during Run All: {iopub.total('run-all')} {iopub.by_type('run-all')}; "
+                    f"screenshot {shot}"]))
         first = _state(page, signature=True)
         _check_charts(first, header, first_kinds, "after Run All", problems)
         _wait(page, "() => window.__capnb.executed()", None, 60, problems,
