@@ -1,6 +1,7 @@
 """Real browser: headless Chromium (Debian's ``chromium`` package, driven by Playwright without a
 browser download) opens every exported report with networking off, and runs ``explore.ipynb``
-in JupyterLab on loopback.
+in JupyterLab on loopback as a user does (default settings, IOPub rate limits included, the
+notebook's 5,000 sandbox customers), counting the kernel's IOPub messages per fetch (issue 12).
 
 Locally without chromium or playwright these tests skip, saying what to install; in CI (``CI``
 set) they fail instead, since ``.ci/run`` installs chromium. Screenshots for review are saved
