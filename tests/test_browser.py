@@ -201,8 +201,11 @@ window.__capnb = (() => {
       role: '',
       traces: traces.length,
       points: traces.reduce((n, d) => n + Math.max(size(d.x), size(d.y), size(d.values)), 0),
-      periods: Math.max(0, ...traces.map(d => size(d.x))),
+      periods: Math.max(0, ...traces.map(d => Math.max(size(d.x), size(d.y)))),
       noData: [...new Set([...notes, ...drawn].filter(s => /^\\s*No data/.test(s)))],
+      // the drawn width as a share of the chart's box (plotly's default 700 px leaves it empty)
+      fill: p._fullLayout ? p._fullLayout.width / Math.max(1, p.getBoundingClientRect().width)
+                          : 0,
     };
     c.role = role(c.title);
     if (signature) {
@@ -461,6 +464,8 @@ def _check_charts(state: dict[str, Any], subject: str, kinds: set[str], when: st
             problems.append(f"{name} draws data under a stale note {stale}")
         if c["points"] == 0 and not c["noData"] and may_be_empty:
             problems.append(f"{name} is empty without saying why")
+        if not 0.95 <= c["fill"] <= 1.05:
+            problems.append(f"{name} is drawn {c['fill']:.0%} of the width it has")
 
 
 def _wait(page: Any, script: str, arg: Any, timeout: float, problems: list[str],

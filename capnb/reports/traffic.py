@@ -123,9 +123,28 @@ def replace_figure(widget: go.FigureWidget, figure: go.Figure) -> None:
     if merged is None:  # not expected from plotly; send its messages as they were
         for message, buffers in sent:
             widget._send(message, buffers)
-    elif merged[0]:
+    else:
         state, paths, buffers = merged
+        _fit_width(state, widget)
         widget._send({"method": "update", "state": state, "buffer_paths": paths}, buffers)
+
+
+def _fit_width(state: dict[str, Any], widget: go.FigureWidget) -> None:
+    """Make the browser measure the chart's container again on this redraw.
+
+    A live figure is first drawn before its view is on the page, at plotly's default 700 px.
+    plotly.js never measures it again by itself: a relayout that sets ``height`` even pins
+    ``width`` to the current 700 px and turns ``autosize`` off, unless the same relayout names
+    them. So every redraw names both: ``width: null, autosize: true`` (the chart then fills its
+    container's width, whatever its height).
+    """
+    relayout = state.get("_py2js_relayout")
+    if relayout is None:
+        relayout = {"relayout_data": {}, "layout_edit_id": widget._last_layout_edit_id,
+                    "source_view_id": None}
+    relayout = {**relayout, "relayout_data": {**relayout["relayout_data"], "width": None,
+                                              "autosize": True}}
+    state["_py2js_relayout"] = relayout
 
 
 class MessageCounter:
