@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from urllib3.exceptions import LocationParseError
+from urllib3.util import Url, parse_url
+
 from capnb.errors import ConfigError
 
 HOST_PRESETS: dict[str, str] = {
@@ -56,9 +59,44 @@ _HOW_TO_CONFIGURE = (
 )
 
 
+def _shown(host: str) -> str:
+    """``host`` for an error message: never what a ``user:password@`` part may hide."""
+    return "the host (not shown: it contains '@')" if "@" in host else f"host {host!r}"
+
+
+def _parse(url: str) -> Url:
+    """Parse ``url`` with the parser that opens the connection (urllib3's ``parse_url``).
+
+    Refuses what two URL parsers may read differently: backslashes, whitespace and control
+    characters, userinfo (``user:password@``), and any host the standard library reads otherwise.
+    """
+    if any(ch == "\\" or ch.isspace() or not ch.isprintable() for ch in url):
+        raise ConfigError(f"{_shown(url)} contains a backslash, whitespace or a control "
+                          "character; give a plain https:// URL")
+    try:
+        parsed = parse_url(url)
+        other = urlsplit(url).hostname
+    except (LocationParseError, ValueError):
+        raise ConfigError(f"{_shown(url)} is not a valid URL") from None
+    if parsed.auth is not None or "@" in (parsed.netloc or ""):
+        raise ConfigError("the host URL must not contain a user name or password "
+                          "('user:password@'): give credentials through the auth settings")
+    dialled = (parsed.host or "").strip("[]").lower()
+    if not dialled or dialled != (other or "").lower():
+        raise ConfigError(f"{_shown(url)} is ambiguous: its host name cannot be read reliably")
+    return parsed
+
+
 def is_loopback(url: str) -> bool:
-    """True when ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
-    host = urlsplit(url).hostname or ""
+    """True when the host that ``url`` dials is this machine (127.0.0.0/8, ::1 or localhost).
+
+    The host is read by the parser that opens the connection; a URL it cannot read without
+    ambiguity (see :func:`resolve_host`) is not loopback.
+    """
+    try:
+        host = (_parse(url).host or "").strip("[]").lower()
+    except ConfigError:
+        return False
     if host == "localhost":
         return True
     try:
@@ -70,7 +108,10 @@ def is_loopback(url: str) -> bool:
 def resolve_host(host: str) -> str:
     """Turn a cluster preset or URL into a base URL without trailing slash.
 
-    HTTPS is required for every host that is not loopback.
+    HTTPS is required for every host that is not loopback. The URL is read by the parser that
+    opens the connection (urllib3's), and refused when it carries userinfo
+    (``user:password@``, never echoed), a backslash, whitespace, a query or a fragment, or a host
+    another parser would read differently.
     """
     if not isinstance(host, str) or not host.strip():
         raise ConfigError(f"host must be a cluster preset ({', '.join(HOST_PRESETS)}) or a URL")
@@ -79,17 +120,18 @@ def resolve_host(host: str) -> str:
         return HOST_PRESETS[host.lower()]
     if "://" not in host:
         host = "https://" + host
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"host {host!r} is neither a cluster preset nor an http(s) URL")
+    parts = _parse(host)
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"{_shown(host)} is neither a cluster preset nor an http(s) URL")
     if parts.scheme == "http" and not is_loopback(host):
         raise ConfigError(
-            f"host {host!r} uses plain http: credentials would travel unencrypted. "
+            f"{_shown(host)} uses plain http: credentials would travel unencrypted. "
             "Use https:// (plain http is only allowed for loopback addresses such as the sandbox)."
         )
-    if parts.query or parts.fragment:
-        raise ConfigError(f"host {host!r} must not carry a query string or fragment")
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    if parts.query is not None or parts.fragment is not None:
+        raise ConfigError(f"{_shown(host)} must not carry a query string or fragment")
+    port = f":{parts.port}" if parts.port is not None else ""
+    return f"{parts.scheme}://{parts.host}{port}{(parts.path or '').rstrip('/')}"
 
 
 @dataclass(frozen=True, repr=False)

@@ -1,0 +1,58 @@
+"""Issue 13, the network edge: hostile hosts and servers on loopback never hang the client, never
+make it follow a secret elsewhere, never exhaust its memory, and never leak what the host hides."""
+
+from __future__ import annotations
+
+import pytest
+
+from capnb import BasicAuth, Client
+from capnb.config import is_loopback, resolve_host
+from capnb.errors import CapnbError, ConfigError
+
+
+@pytest.mark.parametrize("host", [
+    "http://evil.example\\@127.0.0.1:8765",
+    "http://evil.example\\@localhost:8765",
+    "https://evil.example\\@127.0.0.1",
+    "http://127.0.0.1\\@evil.example",
+    "http://127.0.0.1:8765\\path",
+])
+def test_host_with_backslash_is_refused(host: str) -> None:
+    """urllib3 reads ``http://evil.example\\@127.0.0.1`` as host evil.example; the check must
+    not read it as loopback."""
+    with pytest.raises(ConfigError):
+        resolve_host(host)
+    assert not is_loopback(host)
+
+
+def test_loopback_is_decided_from_the_dialled_host() -> None:
+    assert is_loopback("http://127.0.0.1:8765")
+    assert is_loopback("http://localhost:1")
+    assert is_loopback("http://[::1]:1")
+    assert not is_loopback("http://evil.example\\@127.0.0.1:8765")
+    assert not is_loopback("http://evil.example#@127.0.0.1")
+
+
+@pytest.mark.parametrize("host", [
+    "https://store.server:hunter2-secret@eu.api.capillarytech.com",
+    "http://store.server:hunter2-secret@127.0.0.1:8765",
+    "store.server:hunter2-secret@eu.api.capillarytech.com",
+    "https://hunter2-secret@eu.api.capillarytech.com",
+])
+def test_userinfo_in_host_is_refused_without_echoing_it(host: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve_host(host)
+    assert "hunter2" not in str(raised.value)
+    with pytest.raises(ConfigError) as raised:
+        Client(host, BasicAuth("till", "pw"))
+    assert "hunter2" not in str(raised.value)
+    assert "hunter2" not in repr(raised.value)
+
+
+def test_bad_host_messages_never_echo_userinfo() -> None:
+    """Every refusal of a host with userinfo hides it, whatever else is wrong with the URL."""
+    for host in ("ftp://u:hunter2@x.example", "http://u:hunter2@evil.example",
+                 "https://u:hunter2@x.example/?q=1", "https://u:hunter2@[::1"):
+        with pytest.raises(CapnbError) as raised:
+            resolve_host(host)
+        assert "hunter2" not in str(raised.value), host
