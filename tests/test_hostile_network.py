@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from capnb import BasicAuth, Client
+from capnb import BasicAuth, Client, OAuth
 from capnb.config import is_loopback, resolve_host
-from capnb.errors import CapnbError, ConfigError
+from capnb.errors import ApiError, CapnbError, ConfigError
+from tests.scripted import Scripted, ScriptedServer
+
+TOKEN = {"data": {"accessToken": "tok", "ttlSeconds": 60}, "errors": None}
 
 
 @pytest.mark.parametrize("host", [
@@ -56,3 +59,23 @@ def test_bad_host_messages_never_echo_userinfo() -> None:
         with pytest.raises(CapnbError) as raised:
             resolve_host(host)
         assert "hunter2" not in str(raised.value), host
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_token_request_never_follows_a_redirect(scripted, status: int) -> None:
+    """The token POST carries the client secret: a redirect must not carry it elsewhere."""
+    elsewhere = ScriptedServer()
+    try:
+        elsewhere.add(Scripted(200, TOKEN))
+        location = elsewhere.url.replace("127.0.0.1", "localhost") + "/steal"
+        scripted.add(Scripted(status, {}, {"Location": location}))
+        client = Client(scripted.url, OAuth("key", "very-secret"), max_retries=0)
+        with pytest.raises(ApiError) as raised:
+            client.programs()
+        assert elsewhere.requests == []
+        assert len(scripted.requests) == 1
+        assert str(status) in str(raised.value)
+        assert "localhost" in str(raised.value)
+        assert "very-secret" not in str(raised.value)
+    finally:
+        elsewhere.close()

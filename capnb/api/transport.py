@@ -25,7 +25,9 @@ from urllib.parse import urlencode
 import certifi
 import urllib3
 from urllib3.exceptions import HTTPError as _Urllib3Error
+from urllib3.exceptions import LocationParseError
 from urllib3.exceptions import TimeoutError as _Urllib3Timeout
+from urllib3.util import parse_url
 
 from capnb._version import __version__
 from capnb.api._coerce import excerpt
@@ -118,12 +120,15 @@ class Transport:
 
     def request_json(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                      json_body: Any = None, auth: Auth | None = None,
-                     throttle: Throttle | None = None) -> JsonAnswer:
+                     throttle: Throttle | None = None,
+                     follow_redirects: bool = True) -> JsonAnswer:
         """Send one request with retries and error translation; return the decoded answer.
 
         ``auth`` adds its headers to every attempt (an OAuth token is bought through
         :meth:`generate_token`) and gets one chance to renew them after a 401; ``throttle``
-        gives one permit per attempt and hears of each 429.
+        gives one permit per attempt and hears of each 429. With ``follow_redirects=False`` a
+        3xx answer is an ``ApiError`` naming the status and the host it points at (the token
+        request never follows one: its body carries the client secret).
 
         Raises
         ------
@@ -143,7 +148,7 @@ class Transport:
                 throttle.acquire()
             try:
                 response = self._send(method, path, params=params, headers=headers,
-                                      json_body=json_body)
+                                      json_body=json_body, redirect=follow_redirects)
             except TransportError as exc:
                 if attempt >= self.max_retries:
                     raise
@@ -186,7 +191,8 @@ class Transport:
         """
         try:
             answer = self.request_json(
-                "POST", TOKEN_PATH, json_body={"key": client_key, "secret": client_secret})
+                "POST", TOKEN_PATH, json_body={"key": client_key, "secret": client_secret},
+                follow_redirects=False)
         except ApiError as exc:
             if exc.http_status != 401:
                 raise
@@ -204,7 +210,7 @@ class Transport:
 
     def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
               headers: Mapping[str, str] | None = None,
-              json_body: Any = None) -> _Response:
+              json_body: Any = None, redirect: bool = True) -> _Response:
         url = self.base_url + path + (f"?{urlencode(params)}" if params else "")
         request_headers = {**self._pool.headers, **(headers or {})}
         body = None
@@ -214,7 +220,7 @@ class Transport:
         started = time.perf_counter()
         try:
             raw = self._pool.request(method, url, body=body, headers=request_headers,
-                                     preload_content=True)
+                                     preload_content=True, redirect=redirect)
         except _Urllib3Error as exc:
             reason = getattr(exc, "reason", None) or exc
             if isinstance(reason, _Urllib3Timeout):
@@ -256,8 +262,21 @@ class Transport:
         reason = response.reason or "error"
         message = f"HTTP {status} {reason}"
         if error_class is ApiError and 300 <= status < 400:
-            message = f"unexpected redirect (HTTP {status}); not followed with credentials"
+            message = (f"unexpected redirect (HTTP {status}) to {_location_host(response)}; "
+                       "not followed with credentials")
         raise error_class(message, code=None, http_status=status, request_id=request_id)
+
+
+def _location_host(response: _Response) -> str:
+    """The host a redirect points at, for its error message (never its path or userinfo)."""
+    location = response.headers.get("Location")
+    if not location:
+        return "no Location"
+    try:
+        host = parse_url(location).host
+    except LocationParseError:
+        return "an unreadable Location"
+    return f"host {host!r}" if host else "the same host"
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
