@@ -29,7 +29,7 @@ HOST_PRESETS: dict[str, str] = {
 }
 
 DEFAULT_TIMEOUT = 30.0
-"""Seconds to wait for connect and for each read; every request has a timeout."""
+"""Seconds each attempt of a request may take as a whole (connect, headers and body)."""
 DEFAULT_MAX_RETRIES = 5
 """Retries after the first attempt for retryable failures (connection, timeout, 429, 5xx)."""
 DEFAULT_BACKOFF = 0.5

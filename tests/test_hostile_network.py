@@ -3,11 +3,15 @@ make it follow a secret elsewhere, never exhaust its memory, and never leak what
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 import pytest
 
 from capnb import BasicAuth, Client, OAuth
 from capnb.config import is_loopback, resolve_host
-from capnb.errors import ApiError, CapnbError, ConfigError
+from capnb.errors import ApiError, CapnbError, ConfigError, TransportError
 from tests.scripted import Scripted, ScriptedServer
 
 TOKEN = {"data": {"accessToken": "tok", "ttlSeconds": 60}, "errors": None}
@@ -79,3 +83,69 @@ def test_token_request_never_follows_a_redirect(scripted, status: int) -> None:
         assert "very-secret" not in str(raised.value)
     finally:
         elsewhere.close()
+
+
+class RawServer:
+    """A loopback socket server that answers each connection with ``respond(conn)``."""
+
+    def __init__(self, respond) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.respond = respond
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            try:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                self.respond(conn, self.stop)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def trickle(head: bytes, drip: bytes = b"x", every: float = 0.25, count: int = 200):
+    def respond(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(head)
+        for _ in range(count):  # bounded: at most count * every seconds
+            if stop.wait(every):
+                return
+            conn.sendall(drip)
+    return respond
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 150\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX-Slow: ",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+], ids=["body", "headers", "chunked"])
+def test_a_trickling_server_cannot_hold_an_attempt_past_its_deadline(head: bytes) -> None:
+    """``timeout`` bounds the whole attempt (connect, headers and body), not each read."""
+    server = RawServer(trickle(head, b"x" if b"chunked" not in head else b"1\r\nx\r\n"))
+    try:
+        client = Client(server.url, BasicAuth("till", "pw"), timeout=1.0, max_retries=0)
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="timed out"):
+            client.programs()
+        assert time.monotonic() - started < 3.0
+    finally:
+        server.close()

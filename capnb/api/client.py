@@ -64,7 +64,8 @@ class Client:
         URL. Plain ``http://`` is only accepted for loopback addresses.
     auth : BasicAuth or OAuth
     timeout : float
-        Seconds for connecting and for each read; every request has one.
+        Seconds each attempt of a request may take as a whole: connect, headers and body (a
+        server trickling its answer is cut off there); also the limit for each single read.
     max_retries : int
         Retries after the first attempt on connection errors, timeouts, 429, 461, 500, 502, 503,
         504 and 521, with exponential backoff and full jitter, honouring ``Retry-After``.
@@ -105,7 +106,7 @@ class Client:
 
     @property
     def timeout(self) -> float:
-        """Seconds for connecting and for each read."""
+        """Seconds each attempt may take as a whole (connect, headers and body)."""
         return self._transport.timeout
 
     @property

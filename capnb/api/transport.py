@@ -13,9 +13,13 @@ news of each 429 for the caller's :class:`Throttle`.
 from __future__ import annotations
 
 import email.utils
+import heapq
+import itertools
 import json
 import logging
 import random
+import socket
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +28,8 @@ from urllib.parse import urlencode
 
 import certifi
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as _Urllib3Error
 from urllib3.exceptions import LocationParseError
 from urllib3.exceptions import TimeoutError as _Urllib3Timeout
@@ -84,7 +90,9 @@ class Transport:
 
     Parameters are those of :class:`capnb.api.client.Client` (validated here); redirects are
     followed (at most 5), and the credentials (``Authorization`` and the OAuth header) are
-    dropped when a redirect leaves the original host.
+    dropped when a redirect leaves the original host. ``timeout`` bounds each attempt as a
+    whole (connect, headers and body, redirects included): a server that trickles its answer
+    has its connection shut at the deadline by a watchdog thread, and the attempt is a timeout.
     """
 
     def __init__(
@@ -113,6 +121,8 @@ class Transport:
             timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
             ca_certs=certifi.where(), cert_reqs="CERT_REQUIRED",
             headers={"User-Agent": self.user_agent, "Accept": "application/json"})
+        self._pool.pool_classes_by_scheme = {"http": _DeadlineHTTPPool,
+                                             "https": _DeadlineHTTPSPool}
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -218,14 +228,24 @@ class Transport:
             body = json.dumps(json_body).encode()
             request_headers["Content-Type"] = "application/json"
         started = time.perf_counter()
+        deadline = time.monotonic() + self.timeout
+        _attempt.deadline = deadline
+        _attempt.armed = []
         try:
             raw = self._pool.request(method, url, body=body, headers=request_headers,
                                      preload_content=True, redirect=redirect)
         except _Urllib3Error as exc:
             reason = getattr(exc, "reason", None) or exc
-            if isinstance(reason, _Urllib3Timeout):
+            if isinstance(reason, _Urllib3Timeout) or _WATCHDOG.fired(_attempt.armed):
                 raise TransportError(f"{method} {path} timed out after {self.timeout:g} s") from exc
             raise TransportError(f"{method} {path} failed: {type(reason).__name__}") from exc
+        finally:
+            _attempt.deadline = None
+            for entry in _attempt.armed:
+                _WATCHDOG.disarm(entry)
+        if _WATCHDOG.fired(_attempt.armed):
+            # The shut socket may read as an early end of the answer rather than an error.
+            raise TransportError(f"{method} {path} timed out after {self.timeout:g} s")
         response = _Response(raw.status, raw.reason or "", raw.headers, raw.data or b"")
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %s in %.0f ms (request id %s)", method, path, response.status,
@@ -265,6 +285,92 @@ class Transport:
             message = (f"unexpected redirect (HTTP {status}) to {_location_host(response)}; "
                        "not followed with credentials")
         raise error_class(message, code=None, http_status=status, request_id=request_id)
+
+
+_attempt = threading.local()
+"""The running attempt of this thread: ``deadline`` (monotonic) and its ``armed`` entries."""
+
+
+class _Watchdog:
+    """One daemon thread that shuts the socket of every attempt still running at its deadline.
+
+    Entries are ``[deadline, sequence, connection, fired]``; a disarmed entry has no connection
+    and is dropped when its deadline comes.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[list[Any]] = []
+        self._sequence = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: float, connection: HTTPConnection) -> list[Any]:
+        entry = [deadline, next(self._sequence), connection, False]
+        with self._cond:
+            heapq.heappush(self._heap, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="capnb-deadline",
+                                                daemon=True)
+                self._thread.start()
+            if self._heap[0] is entry:
+                self._cond.notify()
+        return entry
+
+    def disarm(self, entry: list[Any]) -> None:
+        entry[2] = None
+
+    @staticmethod
+    def fired(entries: list[list[Any]]) -> bool:
+        """True when the watchdog shut the connection of any of ``entries``."""
+        return any(entry[3] for entry in entries)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                entry = heapq.heappop(self._heap)
+                connection = entry[2]
+                entry[3] = connection is not None
+            sock = getattr(connection, "sock", None) if connection is not None else None
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+_WATCHDOG = _Watchdog()
+
+
+class _DeadlineMixin:
+    """Arms the watchdog with the running attempt's deadline when a request is sent."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        deadline = getattr(_attempt, "deadline", None)
+        if deadline is not None:
+            _attempt.armed.append(_WATCHDOG.arm(deadline, self))  # type: ignore[arg-type]
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _DeadlineHTTPConnection(_DeadlineMixin, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineMixin, HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
 
 
 def _location_host(response: _Response) -> str:
