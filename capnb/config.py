@@ -40,6 +40,9 @@ DEFAULT_REMOTE_RATE_LIMIT = 100
 """Requests per minute used for non-loopback hosts unless told otherwise: the smallest limit the
 Capillary docs mention (demo clusters), so a default run can never trip a brand's limit."""
 DEFAULT_WORKERS = 16
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+"""Largest answer body read, in bytes after decompression (32 MiB); a larger one (a
+decompression bomb, say) is cut off there and is a ``ResponseFormatError``."""
 
 ENV_HOST = "CAPILLARY_HOST"
 ENV_TILL_ID = "CAPILLARY_TILL_ID"

@@ -3,15 +3,23 @@ make it follow a secret elsewhere, never exhaust its memory, and never leak what
 
 from __future__ import annotations
 
+import gzip
 import socket
 import threading
 import time
+import tracemalloc
 
 import pytest
 
 from capnb import BasicAuth, Client, OAuth
-from capnb.config import is_loopback, resolve_host
-from capnb.errors import ApiError, CapnbError, ConfigError, TransportError
+from capnb.config import DEFAULT_MAX_BODY_BYTES, is_loopback, resolve_host
+from capnb.errors import (
+    ApiError,
+    CapnbError,
+    ConfigError,
+    ResponseFormatError,
+    TransportError,
+)
 from tests.scripted import Scripted, ScriptedServer
 
 TOKEN = {"data": {"accessToken": "tok", "ttlSeconds": 60}, "errors": None}
@@ -149,3 +157,36 @@ def test_a_trickling_server_cannot_hold_an_attempt_past_its_deadline(head: bytes
         assert time.monotonic() - started < 3.0
     finally:
         server.close()
+
+
+def bomb(decoded_mb: int) -> bytes:
+    return gzip.compress(b'{"data": "' + b"a" * (decoded_mb << 20) + b'"}', compresslevel=9)
+
+
+def test_a_decompression_bomb_is_cut_off_at_the_cap(scripted) -> None:
+    """A small gzip answer that decodes to 48 MB: read in a streaming way, stopped past the
+    cap, never held whole in memory, and not retried."""
+    scripted.add(*[Scripted(200, bomb(48), {"Content-Encoding": "gzip"})] * 3)
+    client = Client(scripted.url, BasicAuth("till", "pw"), max_retries=2, max_body_bytes=1 << 20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseFormatError, match="larger than"):
+            client.programs()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+    assert len(scripted.requests) == 1
+
+
+def test_the_body_cap_has_a_documented_default_for_plain_and_gzip_bodies(scripted) -> None:
+    assert DEFAULT_MAX_BODY_BYTES == 32 << 20
+    client = Client(scripted.url, BasicAuth("till", "pw"), max_retries=0)
+    assert client.max_body_bytes == DEFAULT_MAX_BODY_BYTES
+    scripted.add(Scripted(200, bomb(40), {"Content-Encoding": "gzip"}),
+                 Scripted(200, b'{"data": "' + b"a" * (40 << 20) + b'"}'))
+    for _ in range(2):
+        with pytest.raises(ResponseFormatError, match="larger than"):
+            client.programs()
+    with pytest.raises(CapnbError, match="max_body_bytes"):
+        Client(scripted.url, BasicAuth("till", "pw"), max_body_bytes=0)

@@ -22,6 +22,7 @@ from capnb.api.summary import parse_action_summary
 from capnb.api.transport import Throttle, Transport
 from capnb.config import (
     DEFAULT_BACKOFF,
+    DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     DEFAULT_WORKERS,
@@ -74,6 +75,9 @@ class Client:
         Keep-alive connections kept open, at least the number of threads sharing the client.
     backoff : float
         Base of the exponential backoff between retries, in seconds.
+    max_body_bytes : int
+        Largest answer body read, counted after decompression (default 32 MiB); the body is
+        read in a streaming way and a larger one is a ``ResponseFormatError``, not retried.
 
     Examples
     --------
@@ -91,13 +95,15 @@ class Client:
         user_agent: str | None = None,
         pool_size: int = DEFAULT_WORKERS,
         backoff: float = DEFAULT_BACKOFF,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         if not isinstance(auth, Auth):
             raise ConfigError("auth must be capnb.BasicAuth or capnb.OAuth, got "
                               f"{type(auth).__name__}")
         self.auth = auth
         self._transport = Transport(host, timeout=timeout, max_retries=max_retries,
-                                    user_agent=user_agent, pool_size=pool_size, backoff=backoff)
+                                    user_agent=user_agent, pool_size=pool_size, backoff=backoff,
+                                    max_body_bytes=max_body_bytes)
 
     @property
     def base_url(self) -> str:
@@ -113,6 +119,11 @@ class Client:
     def max_retries(self) -> int:
         """Retries after the first attempt of a request."""
         return self._transport.max_retries
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Largest answer body read, in bytes after decompression."""
+        return self._transport.max_body_bytes
 
     @property
     def backoff(self) -> float:

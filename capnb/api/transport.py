@@ -39,7 +39,7 @@ from capnb._version import __version__
 from capnb.api._coerce import excerpt
 from capnb.api.auth import OAUTH_HEADER, TOKEN_PATH, Auth
 from capnb.api.envelope import raise_for_envelope
-from capnb.config import DEFAULT_MAX_BACKOFF, resolve_host
+from capnb.config import DEFAULT_MAX_BACKOFF, DEFAULT_MAX_BODY_BYTES, resolve_host
 from capnb.errors import (
     ApiError,
     AuthenticationError,
@@ -58,6 +58,7 @@ log = logging.getLogger("capnb")
 RETRYABLE_STATUSES = frozenset({429, 461, 500, 502, 503, 504, 521})
 REQUEST_ID_HEADER = "X-Cap-Requestid"
 DEFAULT_TOKEN_TTL = 3600.0
+_READ_SIZE = 256 * 1024
 """Documented lifetime of an OAuth token whose answer states none."""
 
 
@@ -104,6 +105,7 @@ class Transport:
         user_agent: str | None,
         pool_size: int,
         backoff: float,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.base_url = resolve_host(host)
         self.timeout = float(check_positive_number("timeout", timeout))
@@ -111,6 +113,8 @@ class Transport:
         self.backoff = float(check_positive_number("backoff", backoff))
         self.user_agent = user_agent or f"capnb/{__version__}"
         self.pool_size = int(check_positive_number("pool_size", pool_size, integer=True))
+        self.max_body_bytes = int(check_positive_number("max_body_bytes", max_body_bytes,
+                                                        integer=True))
         # Retries are ours (below); urllib3 only follows redirects.
         redirects = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5,
                                   raise_on_redirect=False, remove_headers_on_redirect=[
@@ -233,7 +237,8 @@ class Transport:
         _attempt.armed = []
         try:
             raw = self._pool.request(method, url, body=body, headers=request_headers,
-                                     preload_content=True, redirect=redirect)
+                                     preload_content=False, redirect=redirect)
+            content = self._read_capped(raw, method, path)
         except _Urllib3Error as exc:
             reason = getattr(exc, "reason", None) or exc
             if isinstance(reason, _Urllib3Timeout) or _WATCHDOG.fired(_attempt.armed):
@@ -246,12 +251,32 @@ class Transport:
         if _WATCHDOG.fired(_attempt.armed):
             # The shut socket may read as an early end of the answer rather than an error.
             raise TransportError(f"{method} {path} timed out after {self.timeout:g} s")
-        response = _Response(raw.status, raw.reason or "", raw.headers, raw.data or b"")
+        response = _Response(raw.status, raw.reason or "", raw.headers, content)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %s in %.0f ms (request id %s)", method, path, response.status,
                       (time.perf_counter() - started) * 1000,
                       response.headers.get(REQUEST_ID_HEADER))
         return response
+
+    def _read_capped(self, raw: urllib3.BaseHTTPResponse, method: str, path: str) -> bytes:
+        """Read the body in pieces, decoded, and stop once it passes ``max_body_bytes``."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = raw.read(_READ_SIZE, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raw.close()
+                raw.release_conn()
+                raise ResponseFormatError(
+                    f"{method} {path}: the answer is larger than {self.max_body_bytes} bytes "
+                    "(after decompression); not read further",
+                    http_status=raw.status, request_id=raw.headers.get(REQUEST_ID_HEADER))
+            chunks.append(chunk)
+        raw.release_conn()
+        return b"".join(chunks)
 
     def _sleep_before_retry(self, attempt: int, retry_after: float | None, reason: str,
                             request_id: str | None = None) -> None:
