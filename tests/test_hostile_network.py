@@ -190,3 +190,16 @@ def test_the_body_cap_has_a_documented_default_for_plain_and_gzip_bodies(scripte
             client.programs()
     with pytest.raises(CapnbError, match="max_body_bytes"):
         Client(scripted.url, BasicAuth("till", "pw"), max_body_bytes=0)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"data": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"}",
+    b'{"data": "\xff\xfe\xfa"}',
+    b"\xef\xbb\xbf\xff",
+], ids=["deep-list", "deep-object", "bad-utf8", "bad-bom"])
+def test_undecodable_bodies_are_response_format_errors(scripted, body: bytes) -> None:
+    scripted.add(Scripted(200, body))
+    client = Client(scripted.url, BasicAuth("till", "pw"), max_retries=0)
+    with pytest.raises(ResponseFormatError):
+        client.programs()

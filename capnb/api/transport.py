@@ -293,7 +293,9 @@ class Transport:
         body = response.content
         try:
             payload = json.loads(body) if body else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
+            # Not JSON, not text (UnicodeDecodeError is a ValueError) or nested too deep: for a
+            # 2xx, a ResponseFormatError below; otherwise the status decides the error.
             payload = None
         if 200 <= status < 300:
             if not isinstance(payload, dict):
