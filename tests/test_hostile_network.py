@@ -4,6 +4,7 @@ make it follow a secret elsewhere, never exhaust its memory, and never leak what
 from __future__ import annotations
 
 import gzip
+import signal
 import socket
 import threading
 import time
@@ -203,3 +204,67 @@ def test_undecodable_bodies_are_response_format_errors(scripted, body: bytes) ->
     client = Client(scripted.url, BasicAuth("till", "pw"), max_retries=0)
     with pytest.raises(ResponseFormatError):
         client.programs()
+
+
+def failing_forever(scripted, count: int = 20) -> None:
+    scripted.add(*[Scripted(503, {}, {"Retry-After": "3"})] * count)
+
+
+def test_cancel_stops_the_retries_of_requests_already_running(scripted) -> None:
+    """After ``cancel`` a running request makes no new attempt: its retry sleep ends at once."""
+    failing_forever(scripted)
+    client = Client(scripted.url, BasicAuth("till", "pw"), max_retries=5)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            client.programs()
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 5
+    while not scripted.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    started = time.monotonic()
+    client.cancel()
+    worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert time.monotonic() - started < 1.0
+    assert len(scripted.requests) == 1
+    assert isinstance(outcome[0], TransportError) and "cancel" in str(outcome[0])
+    # A request started after the cancellation runs as usual.
+    scripted.plan.clear()
+    scripted.add(Scripted(200, {"data": [], "errors": None}))
+    client.programs()
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="Ctrl-C reaches the main thread only")
+def test_ctrl_c_in_the_calling_thread_stops_the_retries_of_other_threads(scripted) -> None:
+    """Ctrl-C while the calling thread waits to retry stops the other threads' retries too."""
+    failing_forever(scripted)
+    client = Client(scripted.url, BasicAuth("till", "pw"), max_retries=5)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            client.programs()
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    main = threading.main_thread().ident
+    timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))  # a real Ctrl-C
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        client.programs()
+    started = time.monotonic()
+    worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert time.monotonic() - started < 1.0
+    assert len(scripted.requests) == 2
+    assert isinstance(outcome[0], TransportError)

@@ -145,6 +145,12 @@ class Client:
         """True when the host is this machine (the sandbox, typically)."""
         return is_loopback(self.base_url)
 
+    def cancel(self) -> None:
+        """Stop the requests running now, in every thread: none makes a new attempt (a retry
+        sleep ends at once) and each raises ``TransportError``. Requests started afterwards run as
+        usual. A ``KeyboardInterrupt`` inside a request calls this itself."""
+        self._transport.cancel()
+
     def __repr__(self) -> str:
         return f"Client(host={self.base_url!r}, auth={self.auth!r})"
 

@@ -94,6 +94,10 @@ class Transport:
     dropped when a redirect leaves the original host. ``timeout`` bounds each attempt as a
     whole (connect, headers and body, redirects included): a server that trickles its answer
     has its connection shut at the deadline by a watchdog thread, and the attempt is a timeout.
+
+    :meth:`cancel` (the hook for whoever fans requests out, and what a ``KeyboardInterrupt`` in
+    any thread inside :meth:`request_json` calls) stops the requests already running: none
+    makes a new attempt, a retry sleep ends at once. Requests started later are unaffected.
     """
 
     def __init__(
@@ -127,6 +131,16 @@ class Transport:
             headers={"User-Agent": self.user_agent, "Accept": "application/json"})
         self._pool.pool_classes_by_scheme = {"http": _DeadlineHTTPPool,
                                              "https": _DeadlineHTTPSPool}
+        self._cancelled = threading.Event()
+        self._cancel_lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Stop the requests running now: no new attempt, retry sleeps end at once, and each
+        raises ``TransportError`` ("cancelled"). Thread-safe; requests started afterwards run as
+        usual. An attempt already on the wire finishes (it is bounded by ``timeout``)."""
+        with self._cancel_lock:
+            cancelled, self._cancelled = self._cancelled, threading.Event()
+        cancelled.set()
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -154,9 +168,24 @@ class Transport:
         ResponseFormatError
             A 2xx body that is not a JSON object, once the retries are spent.
         """
+        cancelled = self._cancelled
+        try:
+            return self._request_json(method, path, params=params, json_body=json_body,
+                                      auth=auth, throttle=throttle,
+                                      follow_redirects=follow_redirects, cancelled=cancelled)
+        except KeyboardInterrupt:
+            self.cancel()
+            raise
+
+    def _request_json(self, method: str, path: str, *, params: Mapping[str, Any] | None,
+                      json_body: Any, auth: Auth | None, throttle: Throttle | None,
+                      follow_redirects: bool, cancelled: threading.Event) -> JsonAnswer:
         renewed = False
         attempt = 0
         while True:
+            if cancelled.is_set():
+                raise TransportError(f"{method} {path} cancelled: no new attempt after "
+                                     f"{attempt} retr{'y' if attempt == 1 else 'ies'}")
             headers = auth.headers(self.generate_token) if auth is not None else {}
             if throttle is not None:
                 throttle.acquire()
@@ -167,7 +196,7 @@ class Transport:
                 if attempt >= self.max_retries:
                     raise
                 attempt += 1
-                self._sleep_before_retry(attempt, None, str(exc))
+                self._sleep_before_retry(attempt, None, str(exc), cancelled=cancelled)
                 continue
             status = response.status
             request_id = response.headers.get(REQUEST_ID_HEADER)
@@ -180,7 +209,8 @@ class Transport:
                 if status == 429 and throttle is not None:
                     throttle.on_rate_limited(retry_after)
                 attempt += 1
-                self._sleep_before_retry(attempt, retry_after, f"HTTP {status}", request_id)
+                self._sleep_before_retry(attempt, retry_after, f"HTTP {status}", request_id,
+                                         cancelled=cancelled)
                 continue
             try:
                 return JsonAnswer(self._decode(response, request_id), request_id, status)
@@ -190,7 +220,8 @@ class Transport:
                 if not 200 <= status < 300 or attempt >= self.max_retries:
                     raise
                 attempt += 1
-                self._sleep_before_retry(attempt, None, type(exc).__name__, request_id)
+                self._sleep_before_retry(attempt, None, type(exc).__name__, request_id,
+                                         cancelled=cancelled)
 
     def generate_token(self, client_key: str, client_secret: str) -> tuple[str, float]:
         """Buy an OAuth token: ``(token, ttl_seconds)``; the ``TokenGenerator`` of
@@ -279,14 +310,15 @@ class Transport:
         return b"".join(chunks)
 
     def _sleep_before_retry(self, attempt: int, retry_after: float | None, reason: str,
-                            request_id: str | None = None) -> None:
+                            request_id: str | None = None, *,
+                            cancelled: threading.Event) -> None:
         if retry_after is not None:
             delay = min(retry_after, DEFAULT_MAX_BACKOFF)
         else:
             delay = random.uniform(0, min(DEFAULT_MAX_BACKOFF, self.backoff * 2 ** (attempt - 1)))
         log.info("retry %d/%d in %.2f s after %s (request id %s)", attempt, self.max_retries,
                  delay, reason, request_id)
-        time.sleep(delay)
+        cancelled.wait(delay)  # ends at once on cancel(); the loop then stops
 
     def _decode(self, response: _Response, request_id: str | None) -> dict[str, Any]:
         status = response.status
