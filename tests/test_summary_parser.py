@@ -256,3 +256,27 @@ def test_timestamps_match_schema_epoch_ms_to_utc():
     pdt.assert_series_equal(points["last_issued_on"],
                             epoch_ms_to_utc(pd.Series(millis, dtype=object)),
                             check_names=False)
+
+
+# -- issue 13: what counts as "no benefits" ------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    {}, {"data": {}}, v3({}), gateway({}), {"data": {}, "errors": None, "warnings": None},
+    promotion_example(), gateway(promotion_example()),
+    {"org_id": 1, "entity_id": 2, "program_id": 3, "promotion_id": 4, "incentives": [],
+     "points": [], "alternate_currencies": []},
+    {"incentives": [], "points": [], "alternateCurrencies": []},
+])
+def test_bodies_without_a_summary_are_not_no_benefits(body):
+    with pytest.raises(ResponseFormatError, match="not an action summary"):
+        parse_action_summary(body)
+
+
+def test_no_benefits_needs_8116_or_the_documented_ids():
+    ids = {"orgId": 1, "entityId": 2, "programId": 3, "promotionId": 4}
+    assert parse_action_summary(ids | {"incentives": []}).empty
+    assert parse_action_summary(v3({}, warnings=[{"code": 8116, "message": "none"}])).empty
+    for missing in ("entityId", "programId", "promotionId"):
+        body = {k: v for k, v in ids.items() if k != missing} | {"incentives": []}
+        with pytest.raises(ResponseFormatError, match="not an action summary"):
+            parse_action_summary(body)

@@ -166,9 +166,22 @@ def parse_action_summary(payload: Any, *, request_id: str | None = None) -> Acti
 
 
 def summary_is_empty(rows: tuple[list[Row], list[Row], list[Row]],
-                     warnings: list[ApiWarning]) -> bool:
-    """True when a summary has no rows at all or carries warning 8116 (no summary)."""
-    return not any(rows) or any(w.code == NO_SUMMARY_CODE for w in warnings)
+                     warnings: list[ApiWarning], obj: Mapping[str, Any] | None = None) -> bool:
+    """True when a summary has no rows at all or carries warning 8116 (no summary).
+
+    "No benefits" needs evidence: warning 8116, or (with ``obj``, the unwrapped object) the
+    summary's documented ids ``entityId`` (or ``customerId``), ``programId`` and ``promotionId``
+    next to the absent or empty lists. A rowless ``obj`` with neither (``{}``, a promotion,
+    snake_case keys) raises :class:`~capnb.errors.ResponseFormatError`: it is not a summary.
+    """
+    if any(rows):
+        return any(w.code == NO_SUMMARY_CODE for w in warnings)
+    if obj is not None and not any(w.code == NO_SUMMARY_CODE for w in warnings) and (
+            obj.get("promotionId") is None or obj.get("programId") is None
+            or (obj.get("entityId") is None and obj.get("customerId") is None)):
+        bad_value("body: not an action summary (no benefit rows, no warning 8116 and not the "
+                  "entityId, programId and promotionId of one)", obj)
+    return True
 
 
 def build_action_summary(payload: Any, *, request_id: str | None = None,
@@ -188,5 +201,6 @@ def build_action_summary(payload: Any, *, request_id: str | None = None,
     incentives, points, currencies = frames_from_rows(*rows)
     return ActionSummary(org_id=org_id, customer_id=customer_id, program_id=program_id,
                          promotion_id=promotion_id, incentives=incentives, points=points,
-                         alternate_currencies=currencies, empty=summary_is_empty(rows, warnings),
+                         alternate_currencies=currencies,
+                         empty=summary_is_empty(rows, warnings, summary),
                          warnings=warnings, request_id=request_id, raw=obj)

@@ -209,7 +209,7 @@ def _summary_fetcher(client: Client, program: int, promotion: int, activity: str
                                                            activity, throttle=limiter)
         summary, warnings = unwrap_summary(payload, request_id=request_id)
         rows = summary_rows(summary)
-        empty = summary_is_empty(rows, warnings)
+        empty = summary_is_empty(rows, warnings, summary)
         # Rows are filed under the customer asked for, even if the answer names another id.
         rows = tuple([(customer_id, *row[1:]) for row in part] for part in rows)
         return "no_benefits" if empty else "ok", request_id, rows
