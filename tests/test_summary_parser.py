@@ -13,7 +13,12 @@ import pytest
 
 from capnb.api.envelope import unwrap_summary
 from capnb.api.promotion import parse_promotion
-from capnb.api.summary import frames_from_rows, parse_action_summary, summary_rows
+from capnb.api.summary import (
+    check_summary_ids,
+    frames_from_rows,
+    parse_action_summary,
+    summary_rows,
+)
 from capnb.errors import (
     ResponseFormatError,
 )
@@ -280,3 +285,17 @@ def test_no_benefits_needs_8116_or_the_documented_ids():
         body = {k: v for k, v in ids.items() if k != missing} | {"incentives": []}
         with pytest.raises(ResponseFormatError, match="not an action summary"):
             parse_action_summary(body)
+
+
+# -- issue 13: answers for another promotion or customer -----------------------------------------
+
+@pytest.mark.parametrize(("key", "value", "named"), [
+    ("promotionId", 1, "promotionId 1"), ("programId", "1.0", "programId 1"),
+    ("entityId", 7, "customer 7")])
+def test_a_summary_naming_other_ids_than_the_request_is_a_format_error(key, value, named):
+    request = {"customer_id": 388597285, "program_id": 3334, "promotion_id": 1133600978}
+    assert parse_action_summary(summary_example(), **request).promotion_id == 1133600978
+    with pytest.raises(ResponseFormatError, match=named):
+        parse_action_summary(set_path(summary_example(), (key,), value), **request)
+    with pytest.raises(ResponseFormatError, match=named):
+        check_summary_ids(set_path(summary_example(), (key,), value), **request)

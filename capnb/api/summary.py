@@ -34,6 +34,7 @@ from capnb.schema import CURRENCY_COLUMNS, INCENTIVE_COLUMNS, POINTS_COLUMNS
 
 __all__ = [
     "build_action_summary",
+    "check_summary_ids",
     "frames_from_rows",
     "parse_action_summary",
     "summary_is_empty",
@@ -50,6 +51,20 @@ def _summary_ids(obj: Mapping[str, Any]) -> tuple[int | None, int | None, int | 
         return customer, program, promotion
     return (as_int(obj.get("customerId") if customer is None else customer, "entityId"),
             as_int(program, "programId"), as_int(promotion, "promotionId"))
+
+
+def check_summary_ids(obj: Mapping[str, Any], customer_id: int | None = None,
+                      program_id: int | None = None, promotion_id: int | None = None, *,
+                      request_id: str | None = None) -> None:
+    """Raise :class:`~capnb.errors.ResponseFormatError` when the summary ``obj`` names another
+    customer (``entityId``/``customerId``), ``programId`` or ``promotionId`` than the request's
+    (ids that either side leaves out are not compared): its rows belong to someone else."""
+    named = _summary_ids(obj)
+    for what, got, wanted in zip(("customer", "programId", "promotionId"), named,
+                                 (customer_id, program_id, promotion_id), strict=True):
+        if got is not None and wanted is not None and got != wanted:
+            raise ResponseFormatError(f"the answer is the summary of {what} {got}, not of the "
+                                      f"{what} {wanted} asked for", request_id=request_id)
 
 
 # The hot loops below test the documented types inline and convert only when they differ: the
@@ -146,8 +161,13 @@ def frames_from_rows(incentive_rows: Sequence[Row], points_rows: Sequence[Row],
             rows_frame(currency_rows, CURRENCY_COLUMNS))
 
 
-def parse_action_summary(payload: Any, *, request_id: str | None = None) -> ActionSummary:
+def parse_action_summary(payload: Any, *, request_id: str | None = None,
+                         customer_id: int | None = None, program_id: int | None = None,
+                         promotion_id: int | None = None) -> ActionSummary:
     """Parse an ``actionSummary`` body: bare, v3 or api_gateway envelope; dict, str or bytes.
+
+    ``customer_id``, ``program_id`` and ``promotion_id``, when given, are the request's: an
+    answer naming other ids raises (see :func:`check_summary_ids`).
 
     Returns
     -------
@@ -160,9 +180,11 @@ def parse_action_summary(payload: Any, *, request_id: str | None = None) -> Acti
     Raises
     ------
     ResponseFormatError, ApiError
-        As :func:`capnb.api.envelope.unwrap_summary` and :func:`summary_rows`.
+        As :func:`capnb.api.envelope.unwrap_summary`, :func:`summary_rows` and
+        :func:`check_summary_ids`.
     """
-    return build_action_summary(payload, request_id=request_id)
+    return build_action_summary(payload, request_id=request_id, customer_id=customer_id,
+                                program_id=program_id, promotion_id=promotion_id)
 
 
 def summary_is_empty(rows: tuple[list[Row], list[Row], list[Row]],
@@ -186,12 +208,14 @@ def summary_is_empty(rows: tuple[list[Row], list[Row], list[Row]],
 
 def build_action_summary(payload: Any, *, request_id: str | None = None,
                          normalise: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-                         ) -> ActionSummary:
+                         customer_id: int | None = None, program_id: int | None = None,
+                         promotion_id: int | None = None) -> ActionSummary:
     """:func:`parse_action_summary`, with ``normalise`` turning the unwrapped object into the v3
     shape first (the v2 lookup endpoints send the same data in another shape)."""
     try:
         obj, warnings = unwrap_summary(payload, request_id=request_id)
         summary = normalise(obj) if normalise is not None else obj
+        check_summary_ids(summary, customer_id, program_id, promotion_id)
         rows = summary_rows(summary)
         customer_id, program_id, promotion_id = _summary_ids(summary)
         org_id = as_int(obj.get("orgId"), "orgId")
