@@ -299,3 +299,54 @@ def test_a_summary_naming_other_ids_than_the_request_is_a_format_error(key, valu
         parse_action_summary(set_path(summary_example(), (key,), value), **request)
     with pytest.raises(ResponseFormatError, match=named):
         check_summary_ids(set_path(summary_example(), (key,), value), **request)
+
+
+# -- issue 13: the v2 benefits shape and ids such as "118221.0" ---------------------------------
+
+V2_BODY = {
+    "customerId": 388597285, "programId": 3334, "promotionId": 1133600978, "orgId": 51948,
+    "points": [], "badges": None,
+    "rewards": [{"rewardSeriesId": "118221.0", "numberOfTimesIssued": 2,
+                 "lastIssuedOn": "2024-12-18T20:18:29+05:30"}],
+    "alternateCurrencies": [{"alternateCurrencyName": "STARS", "alternateCurrencySubDetails": [
+        {"alternateCurrencyType": "ISSUED", "totalIssued": 5, "numberOfTimesIssued": 1,
+         "lastIssuedOn": "2024-12-18T14:48:29Z"}]}],
+    "warnings": [],
+}
+
+
+def test_the_v2_shape_given_to_the_v3_parser_is_normalised_not_a_nan_row():
+    from capnb.api.lookup import parse_v2_action_summary
+
+    result = parse_action_summary(V2_BODY)
+    assert result.incentives[["action", "action_id", "issued_count"]].values.tolist() == [
+        ["REWARD", "118221", 2]]
+    assert result.incentives["last_issued_on"].tolist() == [STAMP]
+    assert result.alternate_currencies[["currency_name", "total_issued"]].values.tolist() == [
+        ["STARS", 5.0]]
+    assert result.customer_id == 388597285
+    v2 = parse_v2_action_summary(V2_BODY)
+    for name in SUMMARY_FRAMES:
+        pdt.assert_frame_equal(getattr(result, name), getattr(v2, name))
+    rows = summary_rows(V2_BODY)
+    assert rows[0][0][5] == "118221" and rows[2][0][3] == "STARS"
+
+
+def test_integral_decimal_ids_are_spelled_the_same_in_v2_and_v3():
+    from capnb.api.lookup import parse_v2_action_summary
+
+    obj = summary_example()
+    obj["incentives"][0]["actionId"] = "118221.0"
+    v3_ids = parse_action_summary(obj).incentives["action_id"].tolist()
+    assert v3_ids == ["118221", "SomeBadgeId", "5231232"]
+    v2 = parse_v2_action_summary(V2_BODY | {"rewards": [{"rewardSeriesId": 118221.0,
+                                                         "numberOfTimesIssued": 1}]})
+    assert v2.incentives["action_id"].tolist() == ["118221"]
+
+
+@pytest.mark.parametrize(("key", "item"), [
+    ("alternateCurrencies", {"currency": "STARS", "total": "5"}), ("points", {"category": "X"}),
+    ("incentives", {"action_id": "9", "action_issued_count": 1}), ("incentives", {})])
+def test_list_items_without_any_documented_field_are_format_errors(key, item):
+    with pytest.raises(ResponseFormatError, match="no documented field"):
+        parse_action_summary(summary_example() | {key: [item]})

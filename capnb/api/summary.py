@@ -5,11 +5,16 @@
 columns, enum-like strings are kept verbatim and unknown fields ignored. For many summaries,
 :func:`summary_rows` and :func:`frames_from_rows` batch them into one set of frames without
 per-row pandas work; :func:`build_action_summary` serves the v2 summary too (one ``normalise``
-step first).
+step first). The v2 benefits shape (``rewards``, ``badges``, currencies with sub-details; see
+:mod:`capnb.api.lookup`) is recognised wherever it comes and rewritten by
+:func:`normalise_v2_summary`, so it never gives a NaN row. An ``actionId`` spelled as an
+integral decimal (``"118221.0"``) is read as ``"118221"`` in both shapes, so v2 and v3 frames
+join; a list item with none of its documented fields is a ``ResponseFormatError``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -36,12 +41,18 @@ __all__ = [
     "build_action_summary",
     "check_summary_ids",
     "frames_from_rows",
+    "normalise_v2_summary",
     "parse_action_summary",
     "summary_is_empty",
     "summary_rows",
 ]
 
 _I64 = INT64_BOUND
+_INTEGRAL_DECIMAL = re.compile(r"([0-9]+)\.0*")
+_V2_CURRENCY_KEYS = ("alternateCurrencyName", "alternateCurrencySubDetails",
+                     "alternateCurrenciesSubDetails")
+_NOT_ISSUED = frozenset({"REDEEMED", "EXPIRED", "REVERSED", "RETURNED"})
+_BENEFIT_LISTS = (("rewards", "REWARD", "rewardSeriesId"), ("badges", "BADGES", "badgeSeriesId"))
 
 
 def _summary_ids(obj: Mapping[str, Any]) -> tuple[int | None, int | None, int | None]:
@@ -82,12 +93,14 @@ def _incentive_rows(items: list[Any], ids: Row) -> list[Row]:
             get("lastIssuedOn"))
         if not (type(action) is str and type(action_id) is str and type(count) is int
                 and type(last) is int and (activity is None or type(activity) is str)
-                and -_I64 <= count < _I64 and -_I64 <= last < _I64):
+                and -_I64 <= count < _I64 and -_I64 <= last < _I64 and "." not in action_id):
             activity, action, action_id = (as_str(activity, "activityId"),
                                            as_str(action, "action"),
-                                           as_str(action_id, "actionId"))
+                                           _action_id(as_str(action_id, "actionId")))
             count = as_int(count, "actionIssuedCount")
             last = as_epoch_ms(last, "lastIssuedOn")
+            if action is None and action_id is None and count is None and last is None:
+                bad_value("incentives: an item with no documented field", item)
         rows.append((customer, program, promotion, activity, action, action_id, count, last))
     return rows
 
@@ -106,8 +119,79 @@ def _amount_rows(items: list[Any], ids: Row, name_key: str, total_key: str, what
             name, times = as_str(name, name_key), as_int(times, "numberOfTimesIssued")
             last = as_epoch_ms(last, "lastIssuedOn")
         total = as_float(get(total_key), total_key)
+        if name is None and total is None and times is None and last is None:
+            bad_value(f"{what}: an item with no documented field", item)
         rows.append((customer, program, promotion, name, total, times, last))
     return rows
+
+
+def _currency(item: Mapping[str, Any]) -> dict[str, Any]:
+    if "alternateCurrencyName" not in item and "currencyName" in item:
+        return dict(item)  # already the v3 shape
+    subs = item.get("alternateCurrencySubDetails", item.get("alternateCurrenciesSubDetails"))
+    total, times, last, seen = 0.0, 0, None, False
+    for sub in records(subs, "alternateCurrencySubDetails", single_ok=True):
+        if type(sub) is not dict and not keep_item(sub, "alternateCurrencySubDetails"):
+            continue
+        kind = as_str(sub.get("alternateCurrencyType"), "alternateCurrencyType")
+        if kind is not None and kind.upper() in _NOT_ISSUED:
+            continue
+        seen = True
+        total += as_float(sub.get("totalIssued"), "totalIssued") or 0.0
+        times += as_int(sub.get("numberOfTimesIssued"), "numberOfTimesIssued") or 0
+        stamp = as_epoch_ms(sub.get("lastIssuedOn"), "lastIssuedOn")
+        if stamp is not None and (last is None or stamp > last):
+            last = stamp
+    return {"currencyName": item.get("alternateCurrencyName"),
+            "totalCurrencyIssued": total if seen else None,
+            "numberOfTimesIssued": times if seen else None, "lastIssuedOn": last}
+
+
+def normalise_v2_summary(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """Rewrite a v2 summary object into the v3 one (``entityId``, ``incentives``, flat
+    ``alternateCurrencies``); values are checked later by :func:`capnb.api.summary.summary_rows`.
+
+    >>> normalise_v2_summary({"customerId": 7, "rewards": [{"rewardSeriesId": "9",
+    ...     "numberOfTimesIssued": 2, "lastIssuedOn": None}]})["incentives"][0]["action"]
+    'REWARD'
+    """
+    if not isinstance(obj, Mapping):
+        bad_value("summary: expected an object", obj)
+    incentives = list(records(obj.get("incentives"), "incentives"))
+    for key, action, id_key in _BENEFIT_LISTS:
+        for item in records(obj.get(key), key):
+            if type(item) is not dict and not keep_item(item, key):
+                continue
+            count = item.get("numberOfTimesIssued", item.get("actionIssuedCount"))
+            incentives.append({"activityId": item.get("activityId"), "action": action,
+                               "actionId": item.get(id_key, item.get("actionId")),
+                               "actionIssuedCount": count,
+                               "lastIssuedOn": item.get("lastIssuedOn")})
+    currencies = [_currency(item) for item in records(obj.get("alternateCurrencies"),
+                                                        "alternateCurrencies")
+                  if type(item) is dict or keep_item(item, "alternateCurrencies")]
+    customer = obj.get("entityId")
+    return {"orgId": obj.get("orgId"),
+            "entityId": obj.get("customerId") if customer is None else customer,
+            "programId": obj.get("programId"), "promotionId": obj.get("promotionId"),
+            "incentives": incentives, "points": obj.get("points"),
+            "alternateCurrencies": currencies}
+
+
+def _is_v2(obj: Mapping[str, Any]) -> bool:
+    """True for the v2 benefits shape (``rewards``, ``badges`` or v2 currency objects)."""
+    if "rewards" in obj or "badges" in obj:
+        return True
+    currencies = obj.get("alternateCurrencies")
+    return type(currencies) is list and any(
+        type(item) is dict and "currencyName" not in item
+        and any(key in item for key in _V2_CURRENCY_KEYS) for item in currencies)
+
+
+def _action_id(value: str | None) -> str | None:
+    """``"118221.0"`` -> ``"118221"`` (the id sent as a number elsewhere); others verbatim."""
+    match = _INTEGRAL_DECIMAL.fullmatch(value) if value is not None and "." in value else None
+    return match.group(1) if match else value
 
 
 def summary_rows(obj: Mapping[str, Any]) -> tuple[list[Row], list[Row], list[Row]]:
@@ -132,6 +216,8 @@ def summary_rows(obj: Mapping[str, Any]) -> tuple[list[Row], list[Row], list[Row
     """
     if type(obj) is not dict and not isinstance(obj, Mapping):
         bad_value("summary: expected an object", obj)
+    if _is_v2(obj):
+        obj = normalise_v2_summary(obj)
     ids = _summary_ids(obj)
     get = obj.get
     return (_incentive_rows(records(get("incentives"), "incentives"), ids),
