@@ -350,3 +350,41 @@ def test_integral_decimal_ids_are_spelled_the_same_in_v2_and_v3():
 def test_list_items_without_any_documented_field_are_format_errors(key, item):
     with pytest.raises(ResponseFormatError, match="no documented field"):
         parse_action_summary(summary_example() | {key: [item]})
+
+
+# -- issue 13: implausible issuance times and counts ---------------------------------------------
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("lastIssuedOn", 1734533309),  # seconds where milliseconds are documented
+    ("lastIssuedOn", "1734533309"), ("lastIssuedOn", 1734533309.0),
+    ("lastIssuedOn", "0001-01-01T00:00:00Z"), ("lastIssuedOn", -62135596800000),
+    ("lastIssuedOn", "2150-01-01T00:00:00Z"), ("lastIssuedOn", 33585195460018),
+    ("lastIssuedOn", 2**63), ("lastIssuedOn", ""), ("lastIssuedOn", "  "),
+    ("lastIssuedOn", "\u0661\u0667\u0663\u0664\u0665\u0663\u0663\u0663\u0660\u0669\u0660\u0660"
+                     "\u0660"),  # 1734533309000 in Arabic-Indic digits
+    ("actionIssuedCount", "1e2"), ("actionIssuedCount", ""), ("actionIssuedCount", " "),
+    ("actionIssuedCount", "\u0663"), ("actionIssuedCount", "\uff13"),
+])
+def test_implausible_issuance_times_and_counts_are_format_errors(key, value):
+    with pytest.raises(ResponseFormatError):
+        parse_action_summary(set_path(summary_example(), ("incentives", 0, key), value))
+    points_key = "numberOfTimesIssued" if key == "actionIssuedCount" else key
+    with pytest.raises(ResponseFormatError):
+        parse_action_summary(set_path(summary_example(), ("points", 0, points_key), value))
+
+
+@pytest.mark.parametrize("value", ["\u0661\u0662", "\uff11\uff12.5", "1_000"])
+def test_totals_in_non_ascii_digits_are_format_errors(value):
+    with pytest.raises(ResponseFormatError):
+        parse_action_summary(set_path(summary_example(), ("points", 0, "totalPointsIssued"),
+                                      value))
+
+
+def test_plausible_issuance_times_and_a_documented_null_still_parse():
+    obj = summary_example()
+    obj["incentives"][0]["lastIssuedOn"] = None
+    obj["incentives"][1]["lastIssuedOn"] = "2024-12-18T20:18:29+05:30"
+    obj["incentives"][2]["lastIssuedOn"] = "946684800000"  # 2000-01-01, the lower bound
+    result = parse_action_summary(obj)
+    assert result.incentives["last_issued_on"].tolist() == [
+        pd.NaT, STAMP, pd.Timestamp("2000-01-01", tz="UTC")]

@@ -22,9 +22,12 @@ import pandas as pd
 
 from capnb.api._coerce import (
     INT64_BOUND,
-    as_epoch_ms,
+    ISSUED_MAX_MS,
+    ISSUED_MIN_MS,
+    as_count,
     as_float,
     as_int,
+    as_issued_ms,
     as_str,
     bad_value,
     keep_item,
@@ -48,6 +51,7 @@ __all__ = [
 ]
 
 _I64 = INT64_BOUND
+_MIN_MS, _MAX_MS = ISSUED_MIN_MS, ISSUED_MAX_MS
 _INTEGRAL_DECIMAL = re.compile(r"([0-9]+)\.0*")
 _V2_CURRENCY_KEYS = ("alternateCurrencyName", "alternateCurrencySubDetails",
                      "alternateCurrenciesSubDetails")
@@ -93,12 +97,12 @@ def _incentive_rows(items: list[Any], ids: Row) -> list[Row]:
             get("lastIssuedOn"))
         if not (type(action) is str and type(action_id) is str and type(count) is int
                 and type(last) is int and (activity is None or type(activity) is str)
-                and -_I64 <= count < _I64 and -_I64 <= last < _I64 and "." not in action_id):
+                and -_I64 <= count < _I64 and _MIN_MS <= last < _MAX_MS and "." not in action_id):
             activity, action, action_id = (as_str(activity, "activityId"),
                                            as_str(action, "action"),
                                            _action_id(as_str(action_id, "actionId")))
-            count = as_int(count, "actionIssuedCount")
-            last = as_epoch_ms(last, "lastIssuedOn")
+            count = as_count(count, "actionIssuedCount")
+            last = as_issued_ms(last, "lastIssuedOn")
             if action is None and action_id is None and count is None and last is None:
                 bad_value("incentives: an item with no documented field", item)
         rows.append((customer, program, promotion, activity, action, action_id, count, last))
@@ -115,9 +119,9 @@ def _amount_rows(items: list[Any], ids: Row, name_key: str, total_key: str, what
         get = item.get
         name, times, last = get(name_key), get("numberOfTimesIssued"), get("lastIssuedOn")
         if not (type(name) is str and type(times) is int and type(last) is int
-                and -_I64 <= times < _I64 and -_I64 <= last < _I64):
-            name, times = as_str(name, name_key), as_int(times, "numberOfTimesIssued")
-            last = as_epoch_ms(last, "lastIssuedOn")
+                and -_I64 <= times < _I64 and _MIN_MS <= last < _MAX_MS):
+            name, times = as_str(name, name_key), as_count(times, "numberOfTimesIssued")
+            last = as_issued_ms(last, "lastIssuedOn")
         total = as_float(get(total_key), total_key)
         if name is None and total is None and times is None and last is None:
             bad_value(f"{what}: an item with no documented field", item)
@@ -138,8 +142,8 @@ def _currency(item: Mapping[str, Any]) -> dict[str, Any]:
             continue
         seen = True
         total += as_float(sub.get("totalIssued"), "totalIssued") or 0.0
-        times += as_int(sub.get("numberOfTimesIssued"), "numberOfTimesIssued") or 0
-        stamp = as_epoch_ms(sub.get("lastIssuedOn"), "lastIssuedOn")
+        times += as_count(sub.get("numberOfTimesIssued"), "numberOfTimesIssued") or 0
+        stamp = as_issued_ms(sub.get("lastIssuedOn"), "lastIssuedOn")
         if stamp is not None and (last is None or stamp > last):
             last = stamp
     return {"currencyName": item.get("alternateCurrencyName"),
