@@ -222,3 +222,28 @@ def test_subset_and_sample_keep_whole_customers(sandbox, ids, target):
         cohort.subset("388000001")
     with pytest.raises(capnb.ValidationError, match="n"):
         cohort.sample(0)
+
+
+def test_answers_for_another_customer_program_or_promotion_fail_that_customer(scripted):
+    from capnb.api.auth import BasicAuth
+    from tests.scripted import Scripted
+
+    def answer(customer, program=3334, promotion=77, **extra):
+        return Scripted(200, {"data": {"orgId": 1, "entityId": customer, "programId": program,
+                                       "promotionId": promotion, "incentives": [
+                                           {"activityId": "a", "action": "REWARD",
+                                            "actionId": "9", "actionIssuedCount": 1,
+                                            "lastIssuedOn": 1734533309000}]} | extra})
+
+    scripted.add(answer(11), answer(12, promotion=78), answer(13, program=1), answer(99),
+                 Scripted(200, {}), answer("16.0", "3334", 77.0))
+    client = capnb.Client(scripted.url, BasicAuth("till", "pw"), max_retries=0)
+    cohort = fetch_cohort(client, [11, 12, 13, 14, 15, 16], 3334, 77, workers=1, progress=False)
+    status = cohort.customers.set_index("customer_id")["status"]
+    assert status.to_dict() == {11: "ok", 12: "failed", 13: "failed", 14: "failed",
+                                15: "failed", 16: "ok"}
+    errors = cohort.customers.set_index("customer_id")["error_message"]
+    assert "promotionId 78" in errors[12] and "programId 1" in errors[13]
+    assert "customer 99" in errors[14] and "not an action summary" in errors[15]
+    assert cohort.incentives["customer_id"].tolist() == [11, 16]
+    assert cohort.incentives["promotion_id"].tolist() == [77, 77]

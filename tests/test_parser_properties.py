@@ -67,10 +67,15 @@ ODD_VALUES = st.sampled_from(["", " ", "abc", "a\ud800", "1.5", "113336.0", "-1"
                               1.0, 1.5, 1e30, -1e30, 2**63, 2**70, -(2**64), 33585195460018,
                               float("nan"), float("inf"), True, False, None, [], {}, [{}],
                               [None], {"code": 8116}])
+# objects that name what they are (a summary's three ids, a promotion's id), as a real answer
+# does: without them a rowless object is no summary and no promotion (issue 13)
+NAMED = st.sampled_from([{"entityId": 1, "programId": 2, "promotionId": 3}, {"id": 4}])
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8) | ODD_VALUES,
     lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=4), inner, max_size=5),
+    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=4), inner, max_size=5)
+    | st.builds(lambda named, rest: named | rest, NAMED,
+                st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=4), inner, max_size=4)),
     max_leaves=12)
 PROPERTY = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

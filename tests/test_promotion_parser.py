@@ -180,3 +180,10 @@ def test_rulesets_null_or_missing_give_empty_rules_and_actions():
 def test_structurally_wrong_promotions(path, value):
     with pytest.raises(ResponseFormatError):
         parse_promotion(gateway(set_path(promotion_example(), path, value)))
+
+
+@pytest.mark.parametrize("body", [{}, {"data": {}}, gateway({}), gateway({"name": "x"}),
+                                  gateway({"id": None, "programId": 3})])
+def test_a_body_without_a_promotion_id_is_not_a_promotion(body):
+    with pytest.raises(ResponseFormatError, match="no promotion id"):
+        parse_promotion(body)

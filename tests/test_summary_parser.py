@@ -13,7 +13,12 @@ import pytest
 
 from capnb.api.envelope import unwrap_summary
 from capnb.api.promotion import parse_promotion
-from capnb.api.summary import frames_from_rows, parse_action_summary, summary_rows
+from capnb.api.summary import (
+    check_summary_ids,
+    frames_from_rows,
+    parse_action_summary,
+    summary_rows,
+)
 from capnb.errors import (
     ResponseFormatError,
 )
@@ -256,3 +261,130 @@ def test_timestamps_match_schema_epoch_ms_to_utc():
     pdt.assert_series_equal(points["last_issued_on"],
                             epoch_ms_to_utc(pd.Series(millis, dtype=object)),
                             check_names=False)
+
+
+# -- issue 13: what counts as "no benefits" ------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    {}, {"data": {}}, v3({}), gateway({}), {"data": {}, "errors": None, "warnings": None},
+    promotion_example(), gateway(promotion_example()),
+    {"org_id": 1, "entity_id": 2, "program_id": 3, "promotion_id": 4, "incentives": [],
+     "points": [], "alternate_currencies": []},
+    {"incentives": [], "points": [], "alternateCurrencies": []},
+])
+def test_bodies_without_a_summary_are_not_no_benefits(body):
+    with pytest.raises(ResponseFormatError, match="not an action summary"):
+        parse_action_summary(body)
+
+
+def test_no_benefits_needs_8116_or_the_documented_ids():
+    ids = {"orgId": 1, "entityId": 2, "programId": 3, "promotionId": 4}
+    assert parse_action_summary(ids | {"incentives": []}).empty
+    assert parse_action_summary(v3({}, warnings=[{"code": 8116, "message": "none"}])).empty
+    for missing in ("entityId", "programId", "promotionId"):
+        body = {k: v for k, v in ids.items() if k != missing} | {"incentives": []}
+        with pytest.raises(ResponseFormatError, match="not an action summary"):
+            parse_action_summary(body)
+
+
+# -- issue 13: answers for another promotion or customer -----------------------------------------
+
+@pytest.mark.parametrize(("key", "value", "named"), [
+    ("promotionId", 1, "promotionId 1"), ("programId", "1.0", "programId 1"),
+    ("entityId", 7, "customer 7")])
+def test_a_summary_naming_other_ids_than_the_request_is_a_format_error(key, value, named):
+    request = {"customer_id": 388597285, "program_id": 3334, "promotion_id": 1133600978}
+    assert parse_action_summary(summary_example(), **request).promotion_id == 1133600978
+    with pytest.raises(ResponseFormatError, match=named):
+        parse_action_summary(set_path(summary_example(), (key,), value), **request)
+    with pytest.raises(ResponseFormatError, match=named):
+        check_summary_ids(set_path(summary_example(), (key,), value), **request)
+
+
+# -- issue 13: the v2 benefits shape and ids such as "118221.0" ---------------------------------
+
+V2_BODY = {
+    "customerId": 388597285, "programId": 3334, "promotionId": 1133600978, "orgId": 51948,
+    "points": [], "badges": None,
+    "rewards": [{"rewardSeriesId": "118221.0", "numberOfTimesIssued": 2,
+                 "lastIssuedOn": "2024-12-18T20:18:29+05:30"}],
+    "alternateCurrencies": [{"alternateCurrencyName": "STARS", "alternateCurrencySubDetails": [
+        {"alternateCurrencyType": "ISSUED", "totalIssued": 5, "numberOfTimesIssued": 1,
+         "lastIssuedOn": "2024-12-18T14:48:29Z"}]}],
+    "warnings": [],
+}
+
+
+def test_the_v2_shape_given_to_the_v3_parser_is_normalised_not_a_nan_row():
+    from capnb.api.lookup import parse_v2_action_summary
+
+    result = parse_action_summary(V2_BODY)
+    assert result.incentives[["action", "action_id", "issued_count"]].values.tolist() == [
+        ["REWARD", "118221", 2]]
+    assert result.incentives["last_issued_on"].tolist() == [STAMP]
+    assert result.alternate_currencies[["currency_name", "total_issued"]].values.tolist() == [
+        ["STARS", 5.0]]
+    assert result.customer_id == 388597285
+    v2 = parse_v2_action_summary(V2_BODY)
+    for name in SUMMARY_FRAMES:
+        pdt.assert_frame_equal(getattr(result, name), getattr(v2, name))
+    rows = summary_rows(V2_BODY)
+    assert rows[0][0][5] == "118221" and rows[2][0][3] == "STARS"
+
+
+def test_integral_decimal_ids_are_spelled_the_same_in_v2_and_v3():
+    from capnb.api.lookup import parse_v2_action_summary
+
+    obj = summary_example()
+    obj["incentives"][0]["actionId"] = "118221.0"
+    v3_ids = parse_action_summary(obj).incentives["action_id"].tolist()
+    assert v3_ids == ["118221", "SomeBadgeId", "5231232"]
+    v2 = parse_v2_action_summary(V2_BODY | {"rewards": [{"rewardSeriesId": 118221.0,
+                                                         "numberOfTimesIssued": 1}]})
+    assert v2.incentives["action_id"].tolist() == ["118221"]
+
+
+@pytest.mark.parametrize(("key", "item"), [
+    ("alternateCurrencies", {"currency": "STARS", "total": "5"}), ("points", {"category": "X"}),
+    ("incentives", {"action_id": "9", "action_issued_count": 1}), ("incentives", {})])
+def test_list_items_without_any_documented_field_are_format_errors(key, item):
+    with pytest.raises(ResponseFormatError, match="no documented field"):
+        parse_action_summary(summary_example() | {key: [item]})
+
+
+# -- issue 13: implausible issuance times and counts ---------------------------------------------
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("lastIssuedOn", 1734533309),  # seconds where milliseconds are documented
+    ("lastIssuedOn", "1734533309"), ("lastIssuedOn", 1734533309.0),
+    ("lastIssuedOn", "0001-01-01T00:00:00Z"), ("lastIssuedOn", -62135596800000),
+    ("lastIssuedOn", "2150-01-01T00:00:00Z"), ("lastIssuedOn", 33585195460018),
+    ("lastIssuedOn", 2**63), ("lastIssuedOn", ""), ("lastIssuedOn", "  "),
+    ("lastIssuedOn", "\u0661\u0667\u0663\u0664\u0665\u0663\u0663\u0663\u0660\u0669\u0660\u0660"
+                     "\u0660"),  # 1734533309000 in Arabic-Indic digits
+    ("actionIssuedCount", "1e2"), ("actionIssuedCount", ""), ("actionIssuedCount", " "),
+    ("actionIssuedCount", "\u0663"), ("actionIssuedCount", "\uff13"),
+])
+def test_implausible_issuance_times_and_counts_are_format_errors(key, value):
+    with pytest.raises(ResponseFormatError):
+        parse_action_summary(set_path(summary_example(), ("incentives", 0, key), value))
+    points_key = "numberOfTimesIssued" if key == "actionIssuedCount" else key
+    with pytest.raises(ResponseFormatError):
+        parse_action_summary(set_path(summary_example(), ("points", 0, points_key), value))
+
+
+@pytest.mark.parametrize("value", ["\u0661\u0662", "\uff11\uff12.5", "1_000"])
+def test_totals_in_non_ascii_digits_are_format_errors(value):
+    with pytest.raises(ResponseFormatError):
+        parse_action_summary(set_path(summary_example(), ("points", 0, "totalPointsIssued"),
+                                      value))
+
+
+def test_plausible_issuance_times_and_a_documented_null_still_parse():
+    obj = summary_example()
+    obj["incentives"][0]["lastIssuedOn"] = None
+    obj["incentives"][1]["lastIssuedOn"] = "2024-12-18T20:18:29+05:30"
+    obj["incentives"][2]["lastIssuedOn"] = "946684800000"  # 2000-01-01, the lower bound
+    result = parse_action_summary(obj)
+    assert result.incentives["last_issued_on"].tolist() == [
+        pd.NaT, STAMP, pd.Timestamp("2000-01-01", tz="UTC")]

@@ -1,19 +1,26 @@
 """JSON values -> Python values, as every api parser reads them; pure, no I/O.
 
-Ids, counts and limits (:func:`as_int`) accept an int, an integral float (``1.0``) or a numeric
-string (``"113336.0"``), and reject bools, ``1.5``, NaN/inf, other strings and values beyond
-int64 (negative values are kept; ``""`` is missing). Totals (:func:`as_float`) accept decimal
-strings or numbers. Timestamps (:func:`as_epoch_ms`) accept epoch ms (number or digits) or
-ISO 8601 (naive = UTC); values beyond int64 (sentinels) are missing. A value of the wrong type
+Ids, counts and limits (:func:`as_int`) accept an int, an integral float (``1.0``) or a string
+of ASCII digits with an optional ``.0`` (``"113336.0"``), and reject bools, ``1.5``, NaN/inf,
+exponents (``"1e2"``), other strings and values beyond int64 (negative values are kept; ``""``
+is missing, except for a count, :func:`as_count`, where a blank is an error). Totals
+(:func:`as_float`) accept ASCII decimal strings or numbers. Timestamps (:func:`as_epoch_ms`)
+accept epoch ms (number or ASCII digits) or ISO 8601 (naive = UTC); values beyond int64
+(sentinels) are missing. An issuance time (:func:`as_issued_ms`, the summaries'
+``lastIssuedOn``) must lie in [2000-01-01, 2100-01-01) UTC (:data:`ISSUED_MIN_MS`,
+:data:`ISSUED_MAX_MS`): the documented benefits start in 2024-2025, so a value outside is
+seconds sent as milliseconds, a year-0001 or far-future sentinel, or junk; blank is an error,
+and only null means "never". Non-ASCII digits are never read as numbers. A value of the wrong type
 raises :class:`~capnb.errors.ResponseFormatError` (:func:`bad_value`) quoting an
 :func:`excerpt` of it; :func:`tag_request_id` names the request on such an error.
 """
 
 from __future__ import annotations
 
+import re
 import reprlib
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, NoReturn
 
 import numpy as np
@@ -22,10 +29,14 @@ from capnb.errors import ApiError, ResponseFormatError
 
 __all__ = [
     "INT64_BOUND",
+    "ISSUED_MAX_MS",
+    "ISSUED_MIN_MS",
     "as_bool",
+    "as_count",
     "as_epoch_ms",
     "as_float",
     "as_int",
+    "as_issued_ms",
     "as_str",
     "bad_value",
     "excerpt",
@@ -36,7 +47,12 @@ __all__ = [
 
 INT64_BOUND = 2**63
 """int64 values v satisfy ``-INT64_BOUND <= v < INT64_BOUND``."""
+ISSUED_MIN_MS = 946_684_800_000
+"""2000-01-01T00:00Z in epoch ms: the earliest plausible issuance time."""
+ISSUED_MAX_MS = 4_102_444_800_000
+"""2100-01-01T00:00Z in epoch ms: issuance times are before it."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
 _MS = timedelta(milliseconds=1)
 _BOOLS = (bool, np.bool_)
 _NUMBERS = (int, float, np.integer, np.floating)
@@ -78,10 +94,9 @@ def as_int(value: Any, what: str) -> int | None:
     if _blank(value):
         return None
     if isinstance(value, str):
-        try:
-            value = Decimal(value.strip())
-        except InvalidOperation:
-            bad_value(f"{what}: not a number", value)
+        if not _INTEGER_TEXT.fullmatch(value.strip()):
+            bad_value(f"{what}: not an integer in ASCII digits", value)
+        value = Decimal(value.strip())
     elif isinstance(value, _BOOLS) or not isinstance(value, _NUMBERS):
         bad_value(f"{what}: expected a number", value)
     try:  # NaN/inf and 1.5 fail here; Decimal NaN raises InvalidOperation (an ArithmeticError)
@@ -96,6 +111,8 @@ def as_float(value: Any, what: str) -> float | None:
     """A total such as ``"1234.000"`` or ``1234`` as a finite float."""
     if type(value) is str or (isinstance(value, _NUMBERS + (str,))
                               and not isinstance(value, _BOOLS)):
+        if isinstance(value, str) and not (value.isascii() and "_" not in value):
+            bad_value(f"{what}: not a number in ASCII digits", value)
         try:
             number = float(value)
         except ValueError:
@@ -142,6 +159,8 @@ def as_epoch_ms(value: Any, what: str) -> int | None:
         number = float(value)
         return round(number) if abs(number) < 2**62 else None  # NaN fails the test too
     text = value.strip()
+    if not text.isascii():
+        bad_value(f"{what}: not ASCII", value)
     if text.removeprefix("-").isdecimal():
         return as_epoch_ms(int(text), what) if len(text) < 20 else None
     try:
@@ -151,6 +170,24 @@ def as_epoch_ms(value: Any, what: str) -> int | None:
     if moment.tzinfo is None:  # the docs never show one; assume UTC rather than guess a cluster
         moment = moment.replace(tzinfo=UTC)
     return (moment - _EPOCH) // _MS
+
+
+def as_count(value: Any, what: str) -> int | None:
+    """A count (:func:`as_int`), where a blank string is an error rather than missing."""
+    if isinstance(value, str) and not value.strip():
+        bad_value(f"{what}: blank", value)
+    return as_int(value, what)
+
+
+def as_issued_ms(value: Any, what: str) -> int | None:
+    """An issuance time: :func:`as_epoch_ms` in [:data:`ISSUED_MIN_MS`, :data:`ISSUED_MAX_MS`);
+    null is None (never issued); anything else, blank included, raises."""
+    if value is None:
+        return None
+    millis = as_epoch_ms(value, what)
+    if millis is None or not ISSUED_MIN_MS <= millis < ISSUED_MAX_MS:
+        bad_value(f"{what}: not an issuance time in epoch ms between 2000 and 2100", value)
+    return millis
 
 
 def records(value: Any, what: str, *, single_ok: bool = False) -> list[Any]:

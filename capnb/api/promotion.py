@@ -120,10 +120,13 @@ def parse_promotion(payload: Any, *, request_id: str | None = None) -> Promotion
     Raises
     ------
     ResponseFormatError, ApiError
-        As :func:`capnb.api.envelope.unwrap_summary`, and for values of the wrong type.
+        As :func:`capnb.api.envelope.unwrap_summary`, for values of the wrong type, and for an
+        object without the promotion's ``id`` (``{}`` is not a promotion).
     """
     try:
         promo, _ = unwrap_summary(payload, request_id=request_id)
+        if promo.get("id") is None:
+            bad_value("body: not a promotion (no promotion id)", promo)
         restriction_rows = _restriction_rows(promo)
         rule_rows, action_rows = _rule_rows(promo)
         start, end = utc_column(np.array([as_epoch_ms(promo.get("startDate"), "startDate"),

@@ -20,7 +20,7 @@ import pandas as pd
 
 from capnb.api.client import Client
 from capnb.api.envelope import unwrap_summary
-from capnb.api.summary import summary_is_empty, summary_rows
+from capnb.api.summary import check_summary_ids, summary_is_empty, summary_rows
 from capnb.config import DEFAULT_WORKERS
 from capnb.errors import ValidationError
 from capnb.fetch.batches import Batches, CustomerOutcome
@@ -208,10 +208,13 @@ def _summary_fetcher(client: Client, program: int, promotion: int, activity: str
         payload, request_id = client.fetch_summary_payload(customer_id, program, promotion,
                                                            activity, throttle=limiter)
         summary, warnings = unwrap_summary(payload, request_id=request_id)
+        # an answer naming another customer, program or promotion fails this customer
+        check_summary_ids(summary, customer_id, program, promotion, request_id=request_id)
         rows = summary_rows(summary)
-        empty = summary_is_empty(rows, warnings)
-        # Rows are filed under the customer asked for, even if the answer names another id.
-        rows = tuple([(customer_id, *row[1:]) for row in part] for part in rows)
+        empty = summary_is_empty(rows, warnings, summary)
+        # Rows are filed under the ids asked for (the answer names the same or leaves them out).
+        rows = tuple([(customer_id, program, promotion, *row[3:]) for row in part]
+                     for part in rows)
         return "no_benefits" if empty else "ok", request_id, rows
 
     return fetch
