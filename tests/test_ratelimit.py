@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from capnb.errors import ValidationError
-from capnb.fetch.ratelimit import MAX_429_PAUSE, RateLimiter
+from capnb.fetch.ratelimit import MAX_429_PAUSE, RateLimiter, limiter_for
 
 
 class FakeClock:
@@ -122,3 +122,32 @@ def test_a_huge_retry_after_is_capped_and_said(retry_after, caplog):
         assert clock.now >= MAX_429_PAUSE - 1.0
         assert any("Retry-After" in r.getMessage() and "capped" in r.getMessage()
                    for r in caplog.records)
+
+
+HOSTILE_NUMBERS = [10**400, -(10**400), float("inf"), float("-inf"), float("nan"), True, False,
+                   0.0, -1e-300, "1e3", 1j, None]
+HOSTILE_IDS = ["10**400", "-10**400", "inf", "-inf", "nan", "True", "False", "0.0", "-1e-300",
+               "str", "complex", "None"]
+
+
+@pytest.mark.parametrize("bad", HOSTILE_NUMBERS, ids=HOSTILE_IDS)
+def test_hostile_limits_raise_a_validation_error_only(bad):
+    with pytest.raises(ValidationError, match="rate_limit"):
+        RateLimiter(bad)
+    if bad is not None and bad != float("inf"):  # None and inf are documented: default, off
+        with pytest.raises(ValidationError, match="rate_limit"):
+            limiter_for(bad, loopback=True)
+
+
+@pytest.mark.parametrize("bad", HOSTILE_NUMBERS, ids=HOSTILE_IDS)
+def test_hostile_windows_raise_a_validation_error_only(bad):
+    with pytest.raises(ValidationError, match="window"):
+        RateLimiter(600, window=bad)
+
+
+@pytest.mark.parametrize("big", [10**300, 1e300, 2**63], ids=["10**300", "1e300", "2**63"])
+def test_huge_but_finite_limits_work(big):
+    limiter = limiter_for(big, loopback=False)
+    for _ in range(3):
+        limiter.acquire()
+    assert limiter.permits == 3

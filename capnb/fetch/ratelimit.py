@@ -18,6 +18,7 @@ import time
 from collections import deque
 
 from capnb.config import DEFAULT_MAX_BACKOFF, DEFAULT_REMOTE_RATE_LIMIT
+from capnb.errors import ValidationError
 from capnb.fetch.pool import Stopped, current_stop
 from capnb.validation import check_positive_number
 
@@ -48,7 +49,8 @@ class RateLimiter:
 
     def __init__(self, per_minute: float, *, window: float = 60.0,
                  clock=time.monotonic, sleep=None) -> None:
-        self.per_minute = float(check_positive_number("rate_limit", per_minute))
+        self.per_minute = _positive_float("rate_limit", per_minute)
+        window = _positive_float("window", window)
         self.window = window + WINDOW_MARGIN_SECONDS
         self.capacity = max(1, int(self.per_minute))
         self.spacing = window / self.per_minute
@@ -132,4 +134,14 @@ def limiter_for(rate_limit: float | RateLimiter | None, *, loopback: bool) -> Ra
         return None if loopback else RateLimiter(DEFAULT_REMOTE_RATE_LIMIT)
     if rate_limit == float("inf"):
         return None
-    return RateLimiter(check_positive_number("rate_limit", rate_limit))
+    return RateLimiter(rate_limit)
+
+
+def _positive_float(name: str, value: object) -> float:
+    """``check_positive_number`` as a float; an int too large for a float (``10**400``) is a
+    ``ValidationError`` too, not an ``OverflowError``."""
+    try:
+        return float(check_positive_number(name, value))
+    except OverflowError:
+        raise ValidationError(name, "must be a positive number, got an integer too large for a "
+                              f"float ({abs(value).bit_length()} bits)") from None
