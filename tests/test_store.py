@@ -131,6 +131,16 @@ def test_a_readable_file_of_the_wrong_schema_is_quarantined_and_refetched(tmp_pa
         1: 10.0, 2: 5.0}
 
 
+def test_a_file_without_fetched_at_is_quarantined(tmp_path):
+    store = Store(tmp_path)
+    store.write_batch(KEY, batch([1], "2026-01-01"))
+    store.write_batch(KEY, batch([2], "2026-01-02"))
+    victim = sorted((tmp_path / "customers").rglob("part-*.parquet"))[-1]
+    pd.read_parquet(victim).drop(columns="fetched_at").to_parquet(victim, index=False)
+    with pytest.warns(CapnbWarning, match="no fetched_at column"):
+        assert store.read(KEY).customers["customer_id"].tolist() == [1]
+
+
 def test_older_but_compatible_types_are_still_read(tmp_path):
     store = Store(tmp_path)
     store.write_batch(KEY, batch([1, 2], "2026-01-01"))

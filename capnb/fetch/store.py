@@ -216,12 +216,12 @@ class Store:
         for path in files:
             try:
                 with pq.ParquetFile(path) as parquet:  # lighter than read_table's dataset
-                    piece = parquet.read(use_threads=False)
+                    problem = _schema_problem(table, parquet.schema_arrow)
+                    piece = None if problem else parquet.read(use_threads=False)
             except (OSError, pa.ArrowException) as exc:
                 self._quarantine(path, f"is unreadable ({type(exc).__name__})")
                 continue
-            problem = _schema_problem(table, piece.schema)
-            if problem:
+            if piece is None:
                 self._quarantine(path, f"has an incompatible schema ({problem})")
                 continue
             pieces.append(piece)
@@ -283,6 +283,7 @@ def _schema_problem(table: str, schema: pa.Schema) -> str | None:
             continue
         actual = schema.field(name).type
         kind = "timestamp" if pa.types.is_timestamp(expected) else str(expected)
-        if not pa.types.is_null(actual) and not any(ok(actual) for ok in _KINDS[kind]):
+        usable = any(ok(actual) for ok in _KINDS[kind]) if kind in _KINDS else actual == expected
+        if not usable and not pa.types.is_null(actual):
             return f"{name} is {actual}, not {expected}"
     return None
