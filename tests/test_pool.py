@@ -3,6 +3,7 @@ Ctrl-C keep what already ran; the three fetchers built on it lose no customer.""
 
 from __future__ import annotations
 
+import _thread
 import logging
 import threading
 import time
@@ -116,6 +117,26 @@ def test_cancel_ends_the_waits_on_the_rate_limiter(pause):
     assert not thread.is_alive(), "the pool still waits on the rate limiter after a cancel"
     assert ended == ["interrupted"] and time.monotonic() - started < 2
     assert outcomes == []
+
+
+def test_ctrl_c_ends_the_waits_on_the_rate_limiter():
+    limiter = RateLimiter(6000)
+    limiter.on_rate_limited(20.0)  # every acquire waits 20 s
+    outcomes = []
+
+    def task(item: int) -> int:
+        limiter.acquire()
+        return item
+
+    timer = threading.Timer(0.3, _thread.interrupt_main)  # Ctrl-C while all workers wait
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fan_out(list(range(10)), task, outcomes.append, workers=4)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 3 and outcomes == []
 
 
 def test_nothing_to_do_runs_nothing():
