@@ -3,6 +3,8 @@ files."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -59,3 +61,42 @@ def test_customer_ids_are_validated_and_deduplicated():
     assert ids == [3, 4]
     assert invalid["status"].eq("invalid").all()
     assert [m.split(":")[0] for m in invalid["error_message"]] == ["row 3", "row 4", "row 5"]
+
+
+def test_a_csv_with_trailing_commas_keeps_its_ids_in_their_column(tmp_path, caplog):
+    path = tmp_path / "ids.csv"
+    path.write_text("customer_id,segment\n7,a,\n8,b,\n9,,\n")  # Excel's trailing commas
+    with caplog.at_level(logging.WARNING, logger="capnb"):
+        assert read_customer_ids(path)[0] == [7, 8, 9]
+        assert read_values(path, ("segment",)) == ["a", "b", ""]
+    assert not caplog.records  # nothing was lost: nothing to say
+    single = tmp_path / "one.csv"
+    single.write_text("customer_id\n7,\n8,\n")
+    assert read_customer_ids(single)[0] == [7, 8]
+
+
+def test_a_csv_with_extra_fields_says_what_it_ignored(tmp_path, caplog):
+    path = tmp_path / "ids.csv"
+    path.write_text("customer_id,segment\n7,a,x\n8,b,\n")
+    with caplog.at_level(logging.WARNING, logger="capnb"):
+        ids, invalid = read_customer_ids(path)
+    assert ids == [7, 8] and invalid.empty
+    assert any("1 row" in r.getMessage() and "more fields than its header" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_float_ids_of_a_parquet_file_are_read_as_the_file_means_them(tmp_path, caplog):
+    path = tmp_path / "ids.parquet"
+    pd.DataFrame({"customer_id": [7.0, 8.0, None, 9.5, 7.0, 2.0**60, -3.0]}).to_parquet(path)
+    with caplog.at_level(logging.WARNING, logger="capnb"):
+        ids, invalid = read_customer_ids(path)
+    assert ids == [7, 8]  # integral floats are ids (a column with a gap is float in pandas)
+    messages = invalid["error_message"].tolist()
+    assert [m.split(":")[0] for m in messages] == ["row 2", "row 3", "row 5", "row 6"]
+    assert "whole number" in messages[1] and "9.5" in messages[1]
+    assert "exactly" in messages[2]
+    said = [r.getMessage() for r in caplog.records]
+    assert any("4 of 7" in m and "invalid" in m for m in said), said
+    frame_ids, _ = read_customer_ids(pd.DataFrame({"customer_id": [1.0, 2.0, np.nan]}))
+    assert frame_ids == [1, 2]
+    assert read_customer_ids([np.float32(3.0), 4.0])[0] == [3, 4]

@@ -3,6 +3,7 @@ Ctrl-C keep what already ran; the three fetchers built on it lose no customer.""
 
 from __future__ import annotations
 
+import _thread
 import logging
 import threading
 import time
@@ -15,6 +16,7 @@ from capnb.api.client import Client
 from capnb.errors import CustomerNotFound
 from capnb.fetch.identifiers import resolve_identifiers
 from capnb.fetch.pool import fan_out
+from capnb.fetch.ratelimit import RateLimiter
 from capnb.sandbox.v2 import identifier_of
 from tests.sandbox_ids import GOLD_TIER, PROGRAM
 
@@ -85,6 +87,56 @@ def test_cancel_stops_new_items_and_records_the_running_ones(kind):
     assert 3 <= len(outcomes) < 20  # those already running when it was cancelled finish
     assert sorted(o.item for o in outcomes) == sorted(started)  # every started item recorded
     assert all(o.error is None and o.result == o.item for o in outcomes)
+
+
+@pytest.mark.parametrize("pause", [20.0, 1e9])
+def test_cancel_ends_the_waits_on_the_rate_limiter(pause):
+    """Every worker waits on a long 429 pause; a cancel ends the fan-out at once, and the
+    tasks that never got to send their request have no outcome (they are fetched next time)."""
+    limiter = RateLimiter(6000)
+    limiter.on_rate_limited(pause)
+    stop = threading.Event()
+    outcomes, ended = [], []
+
+    def task(item: int) -> int:
+        limiter.acquire()
+        return item
+
+    def run() -> None:
+        try:
+            fan_out(list(range(10)), task, outcomes.append, workers=4, cancel=stop)
+        except KeyboardInterrupt:
+            ended.append("interrupted")
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    stop.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive(), "the pool still waits on the rate limiter after a cancel"
+    assert ended == ["interrupted"] and time.monotonic() - started < 2
+    assert outcomes == []
+
+
+def test_ctrl_c_ends_the_waits_on_the_rate_limiter():
+    limiter = RateLimiter(6000)
+    limiter.on_rate_limited(20.0)  # every acquire waits 20 s
+    outcomes = []
+
+    def task(item: int) -> int:
+        limiter.acquire()
+        return item
+
+    timer = threading.Timer(0.3, _thread.interrupt_main)  # Ctrl-C while all workers wait
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fan_out(list(range(10)), task, outcomes.append, workers=4)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 3 and outcomes == []
 
 
 def test_nothing_to_do_runs_nothing():

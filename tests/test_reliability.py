@@ -155,6 +155,32 @@ def test_corrupted_store_file_is_refetched(sandbox, catalog, tmp_path):
     assert_same_cohort(again, first)
 
 
+def test_a_store_file_of_the_wrong_schema_is_refetched(sandbox, catalog, tmp_path):
+    program, promotion = catalog["program_id"], catalog["promotions"][0]["id"]
+    ids = list(catalog["customer_ids"][:300])
+    store = Store(tmp_path / "store")
+    capnb.fetch.batches.BATCH_CUSTOMERS, saved = 100, capnb.fetch.batches.BATCH_CUSTOMERS
+    try:
+        first = fetch_cohort(capnb.connect(sandbox.environ()), ids, program, promotion, store=store,
+                             progress=False)
+    finally:
+        capnb.fetch.batches.BATCH_CUSTOMERS = saved
+    victim = sorted((store.path / "customers").rglob("part-*.parquet"))[1]
+    frame = pd.read_parquet(victim)
+    frame["customer_id"] = frame["customer_id"].astype(str)  # readable, but ids as text
+    frame.to_parquet(victim, index=False)
+    sandbox.reset_stats()
+    with pytest.warns(capnb.CapnbWarning, match="incompatible schema"):
+        again = fetch_cohort(capnb.connect(sandbox.environ()), ids, program, promotion, store=store,
+                             progress=False)
+    assert sandbox.stats()["requests"] == len(frame)  # that batch's customers, no more
+    assert_same_cohort(again, first)
+    sandbox.reset_stats()
+    fetch_cohort(capnb.connect(sandbox.environ()), ids, program, promotion, store=store,
+                 progress=False)  # healed: no warning, nothing fetched
+    assert sandbox.stats()["requests"] == 0
+
+
 @pytest.mark.slow
 def test_sandbox_sustains_64_workers(catalog):
     requests_total = 20_000

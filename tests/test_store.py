@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ import textwrap
 import pandas as pd
 import pytest
 
-from capnb.errors import CapnbWarning, ValidationError
+from capnb.errors import CapnbWarning, StoreError, ValidationError
 from capnb.fetch.store import PartitionKey, Store
 from capnb.schema import CUSTOMER_COLUMNS, POINTS_COLUMNS, UTC_TIMESTAMP, typed_frame
 
@@ -108,3 +109,68 @@ def test_path_that_is_a_file(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(ValidationError, match="not a folder"):
         Store(tmp_path / "f")
+
+
+@pytest.mark.parametrize("table", ["customers", "points"])
+def test_a_readable_file_of_the_wrong_schema_is_quarantined_and_refetched(tmp_path, table):
+    store = Store(tmp_path)
+    store.write_batch(KEY, batch([1], "2026-01-01"))
+    store.write_batch(KEY, batch([2], "2026-01-02"))
+    victim = sorted((tmp_path / table).rglob("part-*.parquet"))[-1]
+    frame = pd.read_parquet(victim)
+    frame["customer_id"] = frame["customer_id"].astype(str)  # readable, but ids as text
+    frame.to_parquet(victim, index=False)
+    with pytest.warns(CapnbWarning, match="customer_id"):
+        stored = store.read(KEY)
+    assert stored.customers["customer_id"].tolist() == [1]  # customer 2 is fetched again
+    assert stored.points["customer_id"].tolist() == [1]
+    assert list((tmp_path / table).rglob(".corrupt-*"))
+    assert store.read(KEY).customers["customer_id"].tolist() == [1]  # no warning twice
+    store.write_batch(KEY, batch([2], "2026-01-03", points=5.0))  # the refetch heals it
+    assert store.read(KEY).points.set_index("customer_id")["total_points"].to_dict() == {
+        1: 10.0, 2: 5.0}
+
+
+def test_a_file_without_fetched_at_is_quarantined(tmp_path):
+    store = Store(tmp_path)
+    store.write_batch(KEY, batch([1], "2026-01-01"))
+    store.write_batch(KEY, batch([2], "2026-01-02"))
+    victim = sorted((tmp_path / "customers").rglob("part-*.parquet"))[-1]
+    pd.read_parquet(victim).drop(columns="fetched_at").to_parquet(victim, index=False)
+    with pytest.warns(CapnbWarning, match="no fetched_at column"):
+        assert store.read(KEY).customers["customer_id"].tolist() == [1]
+
+
+def test_older_but_compatible_types_are_still_read(tmp_path):
+    store = Store(tmp_path)
+    store.write_batch(KEY, batch([1, 2], "2026-01-01"))
+    victim = sorted((tmp_path / "points").rglob("part-*.parquet"))[-1]
+    frame = pd.read_parquet(victim)
+    frame = frame.astype({"customer_id": "int32", "times_issued": "int16"})
+    frame["fetched_at"] = frame["fetched_at"].dt.as_unit("ms")
+    frame.to_parquet(victim, index=False)
+    stored = store.read(KEY)
+    assert stored.points["customer_id"].tolist() == [1, 2]
+    assert stored.points["times_issued"].tolist() == [1, 1]
+
+
+def test_a_store_that_cannot_be_written_is_found_before_any_request(tmp_path):
+    (tmp_path / "f").write_text("x")
+    store = Store(tmp_path / "f" / "store")  # a path under a file
+    with pytest.raises(StoreError, match="cannot write to the store"):
+        store.check_writable()
+    Store(tmp_path / "new" / "store").check_writable()  # created, nothing left behind
+    assert list((tmp_path / "new" / "store").iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
+def test_a_read_only_store_is_found_before_any_request(tmp_path):
+    store = Store(tmp_path / "store")
+    store.write_batch(KEY, batch([1], "2026-01-01"))
+    (tmp_path / "store").chmod(0o555)
+    try:
+        with pytest.raises(StoreError, match="cannot write to the store"):
+            store.check_writable()
+        assert store.read(KEY).customers["customer_id"].tolist() == [1]  # still readable
+    finally:
+        (tmp_path / "store").chmod(0o755)

@@ -7,18 +7,26 @@ A source is any of:
 * a pandas Series (missing values become ``None``);
 * a DataFrame, of which one column is read;
 * the path of a file: ``.parquet``, or ``.csv``, ``.txt``, ``.gz`` read as CSV with every cell
-  as text, so leading zeros and ``+`` survive; blank cells are empty strings.
+  as text, so leading zeros and ``+`` survive; blank cells are empty strings. The first column
+  is never taken for an index: rows with trailing commas keep their values in their columns,
+  and fields beyond the header are ignored (a warning counts the rows where they held text).
 
 A DataFrame or file is read from the first of the accepted columns it has: ``customer_id`` for
 ids; for identifiers the identifier's name (``mobile``...), then ``identifier``, then
 ``customer_id``. Every problem with the source itself raises ``ValidationError`` for
 ``customer_ids`` before any request; problems with single values are the callers' to report
-per row (:func:`read_customer_ids` does it for ids).
+per row (:func:`read_customer_ids` does it for ids: floats that are whole numbers, as a
+Parquet or pandas column with a gap holds ids, are ids; other floats are invalid, with why).
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
+import logging
+import math
 import os
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,8 @@ from capnb.schema import CUSTOMER_COLUMNS, typed_frame
 from capnb.validation import MAX_ID, check_id
 
 __all__ = ["read_customer_ids", "read_identifiers", "read_values"]
+
+log = logging.getLogger("capnb")
 
 CSV_SUFFIXES = (".csv", ".txt", ".gz")
 PARAMETER = "customer_ids"
@@ -69,9 +79,35 @@ def _read_file(path: Path) -> pd.DataFrame:
     try:
         if suffix == ".parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                                index_col=False)
     except (OSError, ValueError) as exc:
         raise ValidationError(PARAMETER, f"cannot read {path}: {exc}") from exc
+    for warning in caught:
+        if issubclass(warning.category, pd.errors.ParserWarning):
+            _say_extra_fields(path, len(frame.columns))
+        else:
+            warnings.warn(warning.message, warning.category, stacklevel=2)
+    return frame
+
+
+def _say_extra_fields(path: Path, width: int) -> None:
+    """Some rows of a CSV file have more fields than its header (pandas ignores the extra
+    ones): log how many rows had text there, if any (trailing commas alone lose nothing)."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+            rows = csv.reader(handle, skipinitialspace=True)
+            next(rows, None)
+            lost = sum(1 for row in rows if any(cell.strip() for cell in row[width:]))
+    except (OSError, ValueError, csv.Error):
+        lost = -1  # pandas read it; say so without a count
+    if lost:
+        count = "some" if lost < 0 else str(lost)
+        log.warning("%s: %s row(s) with more fields than its header; the extra fields are "
+                    "ignored", path.name, count)
 
 
 def read_customer_ids(customer_ids: Any) -> tuple[list[int], pd.DataFrame]:
@@ -91,7 +127,7 @@ def read_customer_ids(customer_ids: Any) -> tuple[list[int], pd.DataFrame]:
     invalid: list[str] = []
     for position, value in enumerate(values):
         try:
-            number = check_id("customer_id", value)
+            number = check_id("customer_id", _whole_float(value))
         except ValidationError as exc:
             invalid.append(f"row {position}: {exc}")
             continue
@@ -100,7 +136,28 @@ def read_customer_ids(customer_ids: Any) -> tuple[list[int], pd.DataFrame]:
             valid.append(number)
     bad = typed_frame({"status": ["invalid"] * len(invalid), "error_code": ["invalid_id"] *
                        len(invalid), "error_message": invalid}, CUSTOMER_COLUMNS)
+    if invalid:
+        log.warning("%d of %d customer ids are invalid and will not be fetched (status "
+                    "'invalid'; first: %s)", len(invalid), len(values), invalid[0])
     return valid, bad
+
+
+FLOAT_EXACT = 2**53
+"""Floats hold every whole number up to here exactly; a larger float id may not be the id."""
+
+
+def _whole_float(value: Any) -> Any:
+    """A float that is a whole number as an int (ids from a float column); other values as
+    they are. Raises ``ValidationError`` for a float that is not a whole number, or too large
+    to be an id exactly."""
+    if not isinstance(value, float | np.floating):
+        return value
+    if not math.isfinite(value) or not float(value).is_integer():
+        raise ValidationError("customer_id", f"must be a whole number, got {float(value)!r}")
+    if abs(value) > FLOAT_EXACT:
+        raise ValidationError("customer_id", f"got {float(value):g}, a float too large to "
+                              "hold an id exactly; read the ids as integers or text")
+    return int(value)
 
 
 def read_identifiers(values: Any, identifier_name: str) -> list[Any]:

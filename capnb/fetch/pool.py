@@ -11,7 +11,9 @@ a Ctrl-C lands where it can be handled. The calling thread also drives the progr
 
 Ctrl-C, a kernel interrupt or ``cancel`` stop the pool: no new item starts, the tasks already
 running finish and their outcomes are recorded, then ``KeyboardInterrupt`` is raised. Items
-not started then have no outcome; every item has one when ``fan_out`` returns.
+not started then have no outcome; every item has one when ``fan_out`` returns. Long waits inside
+a task (the rate limiter's) watch :func:`current_stop` and raise :class:`Stopped` when the pool
+stops: such a task sent nothing, so, like an item not started, it has no outcome.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import pandas as pd
 from capnb.errors import CapnbError, failure_fields
 from capnb.fetch.progress import progress_bar
 
-__all__ = ["Outcome", "fan_out"]
+__all__ = ["Outcome", "Stopped", "current_stop", "fan_out"]
 
 log = logging.getLogger("capnb")
 
@@ -58,6 +60,20 @@ class Outcome(Generic[Item, Result]):
 
 
 Cancel = threading.Event | Callable[[], bool]
+
+
+class Stopped(CapnbError):
+    """Raised in a task by a wait that the pool's stop ended; the pool records no outcome for
+    it (never seen outside :func:`fan_out`)."""
+
+
+_worker = threading.local()
+
+
+def current_stop() -> threading.Event | None:
+    """The stop event of the pool whose worker runs on this thread (None outside a pool): set
+    on cancel or Ctrl-C, when every wait in a task should end."""
+    return getattr(_worker, "stop", None)
 
 
 def fan_out(items: Sequence[Item], task: Callable[[Item], Result],
@@ -98,13 +114,16 @@ def fan_out(items: Sequence[Item], task: Callable[[Item], Result],
     outcomes: queue.SimpleQueue[Outcome[Item, Result] | None] = queue.SimpleQueue()
 
     def work() -> None:
+        _worker.stop = stop
         try:
             while not stop.is_set():
                 with pending_lock:
                     item = next(pending, _DONE)
                 if item is _DONE or stop.is_set():
                     break
-                outcomes.put(_run(task, item))
+                outcome = _run(task, item)
+                if not (isinstance(outcome.error, Stopped) and stop.is_set()):
+                    outcomes.put(outcome)
         finally:
             outcomes.put(None)  # this worker is done
 

@@ -8,8 +8,10 @@ with ``<table>`` one of ``customers``, ``incentives``, ``points``, ``alternate_c
 Every table row carries ``fetched_at``. A batch is written as one file per table, each written
 to a hidden temporary name and renamed into place, the ``customers`` file last: a batch whose
 ``customers`` file is missing (a crash mid-batch) is ignored and its customers fetched again.
-When a customer was fetched more than once, the latest fetch wins. Files that cannot be read
-are moved aside (``.corrupt-*``), reported, and their customers fetched again.
+When a customer was fetched more than once, the latest fetch wins. Files that cannot be read,
+or that read as the wrong schema (``customer_id`` as text, no ``fetched_at``), are moved aside
+(``.corrupt-*``) with the rest of their batch, reported, and their customers fetched again.
+:meth:`Store.check_writable` finds a store that cannot be written before a fetch starts.
 Credentials never enter the store: only ids, statuses, request ids and benefits do.
 """
 
@@ -48,6 +50,13 @@ TABLES: dict[str, dict[str, str]] = {
     "alternate_currencies": CURRENCY_COLUMNS | {"fetched_at": UTC_TIMESTAMP},
 }
 BENEFIT_TABLES = ("incentives", "points", "alternate_currencies")
+REQUIRED_COLUMNS = ("customer_id", "fetched_at")
+"""Columns every stored file must have (a file without them is moved aside)."""
+# Which Arrow types a stored column may have: its own kind, as any capnb version wrote it.
+_KINDS = {"int64": (pa.types.is_integer,),
+          "double": (pa.types.is_floating, pa.types.is_integer),
+          "large_string": (pa.types.is_string, pa.types.is_large_string),
+          "timestamp": (pa.types.is_timestamp,)}
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,18 @@ class Store:
 
     # -- writing ------------------------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Raise ``StoreError`` unless a batch can be written here (the folder is created if
+        needed, and a probe file written and removed): call it before a fetch's first request,
+        so a read-only folder or a path under a file is found before, not after, the work."""
+        probe = self.path / f".capnb-write-check-{uuid.uuid4().hex[:12]}.tmp"
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(f"cannot write to the store at {self.path}: {exc}") from exc
+
     def write_batch(self, key: PartitionKey, frames: dict[str, pd.DataFrame]) -> None:
         """Write one batch atomically: benefit tables first, then ``customers`` (the commit)."""
         batch = f"part-{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}"
@@ -195,9 +216,15 @@ class Store:
         for path in files:
             try:
                 with pq.ParquetFile(path) as parquet:  # lighter than read_table's dataset
-                    pieces.append(parquet.read(use_threads=False))
+                    problem = _schema_problem(table, parquet.schema_arrow)
+                    piece = None if problem else parquet.read(use_threads=False)
             except (OSError, pa.ArrowException) as exc:
-                self._quarantine(path, exc)
+                self._quarantine(path, f"is unreadable ({type(exc).__name__})")
+                continue
+            if piece is None:
+                self._quarantine(path, f"has an incompatible schema ({problem})")
+                continue
+            pieces.append(piece)
         if not pieces:
             return typed_frame({}, TABLES[table])
         try:
@@ -224,14 +251,39 @@ class Store:
         pool.release_unused()
         return frame
 
-    def _quarantine(self, path: Path, exc: Exception) -> None:
-        """Move an unreadable file aside, with the rest of its batch, so it is fetched again."""
+    def _quarantine(self, path: Path, reason: str) -> None:
+        """Move an unusable file aside, with the rest of its batch, so it is fetched again."""
         partition = path.parent.relative_to(self.path).parts[1:]
         for table in TABLES:
             sibling = self.path.joinpath(table, *partition, path.name)
             if sibling.exists():
                 sibling.rename(sibling.with_name(f".corrupt-{sibling.name}"))
-        message = (f"store file {path} is unreadable ({type(exc).__name__}); its batch was moved "
-                   "aside as .corrupt-* and those customers will be fetched again")
+        message = (f"store file {path} {reason}; its batch was moved aside as .corrupt-* and "
+                   "those customers will be fetched again")
         log.warning(message)
         warnings.warn(message, CapnbWarning, stacklevel=4)
+
+
+def _expected_types(table: str) -> dict[str, pa.DataType]:
+    schema = pa.Schema.from_pandas(typed_frame({}, TABLES[table]), preserve_index=False)
+    return {field.name: field.type for field in schema}
+
+
+_EXPECTED = {table: _expected_types(table) for table in TABLES}
+
+
+def _schema_problem(table: str, schema: pa.Schema) -> str | None:
+    """What makes a stored file's ``schema`` unusable for ``table`` (None when it is usable):
+    a required column missing, or a column of another kind (text where ids are numbers)."""
+    missing = [name for name in REQUIRED_COLUMNS if name not in schema.names]
+    if missing:
+        return f"no {', '.join(missing)} column"
+    for name, expected in _EXPECTED[table].items():
+        if name not in schema.names:
+            continue
+        actual = schema.field(name).type
+        kind = "timestamp" if pa.types.is_timestamp(expected) else str(expected)
+        usable = any(ok(actual) for ok in _KINDS[kind]) if kind in _KINDS else actual == expected
+        if not usable and not pa.types.is_null(actual):
+            return f"{name} is {actual}, not {expected}"
+    return None
