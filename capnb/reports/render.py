@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime as dt
 import os
 import re
 import tempfile
@@ -31,6 +32,7 @@ __all__ = [
     "find_notebook",
     "list_notebooks",
     "notebook_parameters",
+    "plain_value",
     "render_report",
 ]
 
@@ -38,6 +40,8 @@ PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 _CREDENTIAL_NAME = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_MAX_VALUES = 10_000
+_MAX_DEPTH = 20
 
 
 # -- finding and inspecting notebooks ------------------------------------------------------------
@@ -152,9 +156,9 @@ def render_report(
     declared = notebook_parameters(path)
     values = dict(parameters or {})
     if source is not None:
-        if source not in SOURCES:
-            raise ValidationError("source", f"must be 'sandbox' or 'env', got {source!r}")
         values["source"] = source
+    if "source" in values and values["source"] not in SOURCES:
+        raise ValidationError("source", f"must be 'sandbox' or 'env', got {values['source']!r}")
     _check_parameters(path, values, declared)
     if output is None:
         suffix = f"-{values.get('promotion_id', declared.get('promotion_id', {}).get('default'))}"
@@ -174,10 +178,42 @@ def render_report(
     return output
 
 
+def plain_value(name: str, value: Any, *, iso_dates: bool = False) -> Any:
+    """``value`` if it is plain data papermill writes as a Python literal: a str, int, float,
+    bool or None, or lists and str-keyed dicts of those (at most 10,000 values, 20 levels deep).
+    Dates become ISO strings if ``iso_dates``. Anything else (sets, bytes, tuples, objects: which
+    papermill would quote with ``str()``, unescaped) raises :class:`ValidationError`."""
+    count = 0
+
+    def walk(item: Any, depth: int) -> Any:
+        nonlocal count
+        count += 1
+        if count > _MAX_VALUES or depth > _MAX_DEPTH:
+            raise ValidationError(name, f"more than {_MAX_VALUES:,} values or {_MAX_DEPTH} "
+                                  "levels of nesting (a recursive YAML alias?)")
+        if item is None or type(item) in (str, int, float, bool):
+            return item
+        if iso_dates and type(item) in (dt.date, dt.datetime):
+            return item.isoformat()
+        if type(item) is list:
+            return [walk(v, depth + 1) for v in item]
+        if type(item) is dict:
+            for key in item:
+                if type(key) is not str:
+                    raise ValidationError(name, f"mapping key {key!r} is not a string")
+            return {k: walk(v, depth + 1) for k, v in item.items()}
+        raise ValidationError(name, f"a {type(item).__name__} is not a parameter value; use "
+                              "strings, numbers, true/false, null, or lists and mappings of "
+                              "those")
+
+    return walk(value, 0)
+
+
 def _check_parameters(path: Path, values: Mapping[str, Any],
                       declared: Mapping[str, Any]) -> None:
-    for name in values:
+    for name, value in values.items():
         if name in declared:
+            plain_value(name, value)
             continue
         if _CREDENTIAL_NAME.search(name):
             raise ValidationError("parameters", f"{name!r}: credentials are never notebook "

@@ -1,0 +1,84 @@
+"""The ``capnb`` command with hostile inputs (issue 13): parameter files and values that are not
+plain data, error text carrying terminal escapes, files that are not notebooks and outputs that
+cannot be written. Each is refused with one clean line and exit code 1 before a kernel starts;
+the notebook is never run (``render._execute`` fails the test if it is called)."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+
+import capnb
+from capnb import cli
+from capnb.reports import render
+
+
+@pytest.fixture
+def never_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    def run(*args, **kwargs):
+        raise AssertionError("the notebook ran")
+
+    monkeypatch.setattr(render, "_execute", run)
+
+
+def _refused(capsys, *argv: str) -> str:
+    """``capnb ARGV`` exits 1 with one ``capnb: error:`` line and no traceback; its stderr."""
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    assert code == 1 and not out
+    assert err.startswith("capnb: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+# -- case 3: parameter files and values are plain data ---------------------------------------
+
+INJECTION = '"; import os; os.system(chr(105) + chr(100)); "'
+
+
+@pytest.mark.parametrize("text", [
+    "promotion_id: !!set {1133601377: null}",
+    f"activity_id: !!set {{'{INJECTION}': null}}",
+    "activity_id: !!binary " + __import__("base64").b64encode(INJECTION.encode()).decode(),
+    "activity_id: !!python/object/apply:os.system ['id']",
+    "activity_id: !!python/name:os.system",
+    "activity_id: !!omap [{a: 1}]",
+    "activity_id: {? [1, 2] : x}",
+    "activity_id: {1: x}",
+    "activity_id: &a [*a]",
+    "activity_id: " + "9" * 5000,
+    "activity_id:\n  a: &a [x, x, x, x, x, x, x, x, x]\n"  # 9 ** 6 values by aliases
+    + "".join(f"  {b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in pairwise("abcdef")),
+])
+def test_parameters_file_with_non_plain_values_is_refused(tmp_path, capsys, never_run, text):
+    path = tmp_path / "params.yaml"
+    path.write_text(text + "\n")
+    err = _refused(capsys, "report", "promotion_overview", "-f", str(path),
+                   "-o", str(tmp_path / "r.html"))
+    assert "-f" in err or "parameters" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_parameters_file_that_is_not_text_is_refused(tmp_path, capsys, never_run):
+    path = tmp_path / "params.yaml"
+    path.write_bytes(b"\xff\xfe\x00bad")
+    _refused(capsys, "report", "promotion_overview", "-f", str(path))
+
+
+def test_parameters_file_dates_inside_lists_become_iso_strings(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("activity_id: [2026-11-15, {from: 2026-11-16}]\n")
+    assert cli._parameters_file(str(path)) == {
+        "activity_id": ["2026-11-15", {"from": "2026-11-16"}]}
+
+
+@pytest.mark.parametrize("value", [{1, 2}, b"x", (1, 2), {"k": object()}, [float], {1: "x"}])
+def test_render_report_refuses_values_that_are_not_plain_data(tmp_path, never_run, value):
+    with pytest.raises(capnb.ValidationError, match="activity_id"):
+        render.render_report("promotion_overview", tmp_path / "r.html", {"activity_id": value})
+
+
+def test_parameter_source_is_checked_before_running(tmp_path, capsys, never_run):
+    err = _refused(capsys, "report", "promotion_overview", "-p", "source", "production")
+    assert "source" in err and "'sandbox' or 'env'" in err
