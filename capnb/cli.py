@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from capnb._version import __version__
-from capnb.errors import CapnbError
+from capnb.errors import CapnbError, printable
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -73,13 +73,13 @@ def _report(args: argparse.Namespace) -> int:
 
     if args.list:
         print(f"notebooks packaged with capnb: {render.PACKAGED_NOTEBOOKS}")
-        for entry in render.list_notebooks():
-            print(f"{entry['name']}  ({entry['path']})")
+        for entry in render.list_notebooks():  # a notebook in ./notebooks may be anyone's
+            print(printable(f"{entry['name']}  ({entry['path']})"))
             if entry["title"]:
-                print(f"  {entry['title']}")
+                print(printable(f"  {entry['title']}"))
             for name, spec in entry["parameters"].items():
                 note = f"  # {spec['help']}" if spec.get("help") else ""
-                print(f"    {name} = {spec['default']}{note}")
+                print(printable(f"    {name} = {spec['default']}{note}"))
         return 0
     if args.notebook is None:
         raise SystemExit("capnb report: error: give a NOTEBOOK (see `capnb report --list`)")
@@ -197,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except CapnbError as exc:
-        print(f"capnb: error: {exc}", file=sys.stderr)
+        # Messages quote API text: no escape sequence reaches the terminal.
+        print(printable(f"capnb: error: {exc}"), file=sys.stderr)
         return 1
 
 

@@ -82,3 +82,30 @@ def test_render_report_refuses_values_that_are_not_plain_data(tmp_path, never_ru
 def test_parameter_source_is_checked_before_running(tmp_path, capsys, never_run):
     err = _refused(capsys, "report", "promotion_overview", "-p", "source", "production")
     assert "source" in err and "'sandbox' or 'env'" in err
+
+
+# -- case 5: no terminal control sequence reaches the terminal -------------------------------
+
+HOSTILE_TEXT = "Promotion \x1b]0;pwned\x07 gone\x1b[2J\r\x9b31m\u202eevil\x00"
+
+
+@pytest.mark.parametrize("error", [
+    capnb.PromotionNotFound(HOSTILE_TEXT, code=3013, http_status=404, request_id="r\x1b[1m"),
+    capnb.ReportError(f"promotion_overview.ipynb: cell 2 failed:\n\tsrc.promotion(1)\n"
+                      f"PromotionNotFound: {HOSTILE_TEXT}"),
+])
+def test_error_text_is_printed_without_control_characters(monkeypatch, capsys, error):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(render, "render_report", fail)
+    assert cli.main(["report", "promotion_overview"]) == 1
+    out, err = capsys.readouterr()
+    assert not out and err.startswith("capnb: error: ")
+    body = err.removesuffix("\n")
+    assert not [c for c in body if (ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160
+                or c == "\u202e"], repr(err)
+    for shown in (r"\x1b]0;pwned\x07", r"\x1b[2J", r"\r", r"\x9b31m", r"\u202e", r"\x00"):
+        assert shown in body
+    assert body.count("\n") == str(error).count("\n")  # line breaks and tabs kept
+    assert "\t" in body or "\t" not in str(error)
