@@ -200,6 +200,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Messages quote API text: no escape sequence reaches the terminal.
         print(printable(f"capnb: error: {exc}"), file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("capnb: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        print(printable(f"capnb: error: {reason} (capnb -v {args.command} ... shows the "
+                        "traceback)"), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,6 +6,7 @@ the notebook is never run (``render._execute`` fails the test if it is called)."
 from __future__ import annotations
 
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,71 @@ def test_error_text_is_printed_without_control_characters(monkeypatch, capsys, e
         assert shown in body
     assert body.count("\n") == str(error).count("\n")  # line breaks and tabs kept
     assert "\t" in body or "\t" not in str(error)
+
+
+# -- case 16: what is not a notebook, outputs that cannot be written, other failures ---------
+
+@pytest.mark.parametrize("content", [b"my-host\n", b"{}", b"[1, 2]", b'{"nbformat": 4}',
+                                     b"\xff\xfe\x00\x01", b"",
+                                     b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, '
+                                     b'"cells": []}'])
+def test_a_file_that_is_not_a_notebook_is_refused(tmp_path, capsys, never_run, content):
+    path = tmp_path / "hostname"
+    path.write_bytes(content)
+    err = _refused(capsys, "report", str(path), "-o", str(tmp_path / "r.html"))
+    assert "not a Jupyter notebook" in err and str(path) in err
+
+
+def test_etc_hostname_is_not_a_notebook(capsys, never_run):
+    hostname = Path("/etc/hostname")
+    if not hostname.is_file():
+        pytest.skip("no /etc/hostname")
+    assert "not a Jupyter notebook" in _refused(capsys, "report", str(hostname))
+
+
+@pytest.mark.parametrize("option", ["-o", "--save-notebook"])
+def test_an_output_that_cannot_be_written_is_refused_before_running(tmp_path, capsys, never_run,
+                                                                    option):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for target in (tmp_path, blocker / "r.html", blocker / "sub" / "r.html"):
+        argv = ["report", "promotion_overview", option, str(target)]
+        if option != "-o":
+            argv += ["-o", str(tmp_path / "r.html")]
+        err = _refused(capsys, *argv)
+        assert str(target) in err and "cannot write" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_write_failing_after_the_run_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    def execute(path, executed, *args, **kwargs):
+        executed.write_bytes(path.read_bytes())
+
+    def full(target, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(render, "_execute", execute)
+    monkeypatch.setattr(render, "_write_atomically", full)
+    err = _refused(capsys, "report", "explore", "-o", str(tmp_path / "r.html"))
+    assert "No space left on device" in err
+
+
+@pytest.mark.parametrize(("error", "code", "message"), [
+    (KeyboardInterrupt(), 130, "capnb: interrupted\n"),
+    (RuntimeError("boom\nsecond line"), 1,
+     "capnb: error: RuntimeError: boom second line (capnb -v report ... shows the traceback)\n"),
+])
+def test_other_failures_are_one_line(monkeypatch, capsys, error, code, message):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(render, "render_report", fail)
+    assert cli.main(["report", "promotion_overview"]) == code
+    out, err = capsys.readouterr()
+    assert not out and err == message
+    monkeypatch.setattr(render, "render_report", fail)
+    if code == 1:
+        with pytest.raises(RuntimeError):
+            cli.main(["-v", "report", "promotion_overview"])

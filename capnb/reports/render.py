@@ -3,8 +3,9 @@
 :func:`render_report` has papermill execute the notebook and nbconvert export **one
 self-contained HTML file** (plotly.js inlined once, no MathJax, require.js, mermaid or
 widget-manager CDN reference), written atomically; a failing cell raises :class:`ReportError`
-naming the cell, and no report is left behind. What the notebooks themselves call is in
-:mod:`capnb.reports.notebook`.
+naming the cell, and no report is left behind. The notebook, the parameter values (plain data
+only: papermill writes them into code) and the output paths are checked before a kernel starts.
+What the notebooks themselves call is in :mod:`capnb.reports.notebook`.
 
 Untrusted text from the API only reaches HTML through :func:`html.escape`, pandas' escaping
 ``to_html`` or plotly's JSON (which escapes ``<``, ``>`` and ``/``). Credentials never do: they
@@ -19,6 +20,7 @@ import datetime as dt
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -79,11 +81,28 @@ def _all_notebooks() -> list[Path]:
 
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """The ``parameters`` cell's names: ``{name: {default, inferred_type_name, help}}``."""
+    """The ``parameters`` cell's names: ``{name: {default, inferred_type_name, help}}``.
+
+    A file that is not a valid notebook with a kernelspec raises :class:`ValidationError`."""
+    import nbformat
     from papermill.inspection import inspect_notebook
 
+    path = find_notebook(notebook)
+    try:
+        # nbformat and papermill raise half a dozen types (NotJSONError, UnicodeDecodeError,
+        # jsonschema's ValidationError, AttributeError...) for a file that is not a notebook.
+        nbformat.validate(nb := nbformat.read(path, as_version=4))
+        if not nb.metadata.get("kernelspec", {}).get("name"):
+            raise ValueError("no kernelspec in its metadata")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "the file is not specified with any extension")
+            inspected = inspect_notebook(str(path))
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise ValidationError("notebook", f"{path} is not a Jupyter notebook "
+                              f"({type(exc).__name__}: {reason})") from None
     return {name: {k: v for k, v in spec.items() if k != "name"}
-            for name, spec in inspect_notebook(str(find_notebook(notebook))).items()}
+            for name, spec in inspected.items()}
 
 
 def _title(path: Path) -> str:
@@ -150,7 +169,9 @@ def render_report(
         A cell failed (its index, code and error are attributes and in the message), the
         kernel died or timed out.
     ValidationError
-        Unknown notebook or parameter.
+        Before anything runs: unknown notebook, a file that is not a notebook, an unknown
+        parameter or a value that is not plain data (:func:`plain_value`), an output path that
+        cannot be written.
     """
     path = find_notebook(notebook)
     declared = notebook_parameters(path)
@@ -164,6 +185,10 @@ def render_report(
         suffix = f"-{values.get('promotion_id', declared.get('promotion_id', {}).get('default'))}"
         output = Path("reports") / f"{path.stem}{suffix if 'promotion_id' in declared else ''}.html"
     output = Path(output).expanduser()
+    _check_writable("output", output)
+    if executed_notebook is not None:
+        executed_notebook = Path(executed_notebook).expanduser()
+        _check_writable("executed_notebook", executed_notebook)
     with tempfile.TemporaryDirectory(prefix="capnb-report-") as scratch:
         executed = Path(scratch) / path.name
         _execute(path, executed, values, cwd=Path(cwd or Path.cwd()), timeout=timeout)
@@ -171,11 +196,39 @@ def render_report(
 
         nb = nbformat.read(executed, as_version=4)
         body = export_html(nb, title=_title(path) or path.stem, show_code=show_code)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(output, body.encode("utf-8"))
-        if executed_notebook is not None:
-            _write_atomically(Path(executed_notebook), executed.read_bytes())
+        try:
+            _write_atomically(output, body.encode("utf-8"))
+            if executed_notebook is not None:
+                _write_atomically(executed_notebook, executed.read_bytes())
+        except OSError as exc:
+            raise ReportError(f"{path.name}: ran, but the report could not be written: {exc}",
+                              notebook=path) from exc
     return output
+
+
+def _check_writable(name: str, target: Path) -> None:
+    """Refuse, before anything runs, a path that cannot be written: a directory, one under a
+    file, or one in a folder that refuses a new file."""
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    problem = ""
+    if target.is_dir():
+        problem = "it is a directory"
+    elif not folder.is_dir():
+        problem = f"{folder} is not a directory"
+    elif folder == target.parent:
+        try:  # the real test (permissions, read-only file systems, root squash)
+            handle, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                             dir=folder)
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as exc:
+            problem = exc.strerror or str(exc)
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"{folder} is not writable"
+    if problem:
+        raise ValidationError(name, f"cannot write {target}: {problem}")
 
 
 def plain_value(name: str, value: Any, *, iso_dates: bool = False) -> Any:
