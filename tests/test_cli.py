@@ -1,7 +1,8 @@
 """The ``capnb`` command with hostile inputs (issue 13): parameter files and values that are not
-plain data, error text carrying terminal escapes, files that are not notebooks and outputs that
-cannot be written. Each is refused with one clean line and exit code 1 before a kernel starts;
-the notebook is never run (``render._execute`` fails the test if it is called)."""
+plain data, error text carrying terminal escapes, files that are not notebooks, outputs that
+cannot be written, other failures. Each ends in one clean line on stderr and exit code 1 (130 for
+Ctrl-C); what can be checked before a kernel starts is, and ``never_run`` fails the test if the
+notebook runs."""
 
 from __future__ import annotations
 
