@@ -6,7 +6,6 @@ layer: only ``capnb.__main__`` (``python -m capnb``) imports it."""
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from capnb._version import __version__
-from capnb.errors import CapnbError
+from capnb.errors import CapnbError, printable
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -74,13 +73,13 @@ def _report(args: argparse.Namespace) -> int:
 
     if args.list:
         print(f"notebooks packaged with capnb: {render.PACKAGED_NOTEBOOKS}")
-        for entry in render.list_notebooks():
-            print(f"{entry['name']}  ({entry['path']})")
+        for entry in render.list_notebooks():  # a notebook in ./notebooks may be anyone's
+            print(printable(f"{entry['name']}  ({entry['path']})"))
             if entry["title"]:
-                print(f"  {entry['title']}")
+                print(printable(f"  {entry['title']}"))
             for name, spec in entry["parameters"].items():
                 note = f"  # {spec['help']}" if spec.get("help") else ""
-                print(f"    {name} = {spec['default']}{note}")
+                print(printable(f"    {name} = {spec['default']}{note}"))
         return 0
     if args.notebook is None:
         raise SystemExit("capnb report: error: give a NOTEBOOK (see `capnb report --list`)")
@@ -117,19 +116,23 @@ def _parameter_value(raw: str, spec: dict[str, Any]) -> Any:
 
 
 def _parameters_file(path: str) -> dict[str, Any]:
+    """A YAML mapping of parameter values, plain data only (see
+    :func:`capnb.reports.render.plain_value`); dates, which YAML makes of 2026-11-15, become the
+    ISO strings the notebooks take."""
     import yaml
 
     from capnb.errors import ValidationError
+    from capnb.reports.render import plain_value
 
     try:
         loaded = yaml.safe_load(Path(path).expanduser().read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValidationError("-f", f"cannot read parameters from {path}: {exc}") from exc
-    if not isinstance(loaded, dict):
+    except (OSError, ValueError, RecursionError, yaml.YAMLError) as exc:
+        # ValueError: not UTF-8, or an integer of more than 4,300 digits.
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise ValidationError("-f", f"cannot read parameters from {path}: {reason}") from None
+    if type(loaded) is not dict:
         raise ValidationError("-f", f"{path} must hold a mapping of parameter names to values")
-    # YAML turns 2026-11-15 into a date; notebooks take ISO strings.
-    return {str(k): v.isoformat() if isinstance(v, dt.date | dt.datetime) else v
-            for k, v in loaded.items()}
+    return {str(k): plain_value(f"-f {path}: {k}", v, iso_dates=True) for k, v in loaded.items()}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,7 +197,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except CapnbError as exc:
-        print(f"capnb: error: {exc}", file=sys.stderr)
+        # Messages quote API text: no escape sequence reaches the terminal.
+        print(printable(f"capnb: error: {exc}"), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("capnb: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        print(printable(f"capnb: error: {reason} (capnb -v {args.command} ... shows the "
+                        "traceback)"), file=sys.stderr)
         return 1
 
 

@@ -21,11 +21,14 @@
         └── ServerError            5xx after all retries
 
     CapnbWarning (UserWarning)
+
+:func:`printable` makes any of their messages (which quote API text) safe to print.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 __all__ = [
     "ApiError",
@@ -48,6 +51,7 @@ __all__ = [
     "ValidationError",
     "api_error_class",
     "failure_fields",
+    "printable",
 ]
 
 
@@ -238,3 +242,15 @@ def failure_fields(exc: BaseException) -> dict[str, str | None]:
     return {"status": "failed", "request_id": getattr(exc, "request_id", None),
             "error_code": type(exc).__name__ if code is None else str(code),
             "error_message": str(exc)}
+
+
+# C0 controls but tab and newline, DEL, C1 controls (0x9b is a CSI), line separators, bidi
+# embeddings, overrides and isolates, lone surrogates.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e"
+                      "\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every terminal control character escaped in a visible form (ESC becomes
+    ``\\x1b``, CR ``\\r``, U+202E ``\\u202e``); newlines and tabs are kept."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

@@ -3,8 +3,9 @@
 :func:`render_report` has papermill execute the notebook and nbconvert export **one
 self-contained HTML file** (plotly.js inlined once, no MathJax, require.js, mermaid or
 widget-manager CDN reference), written atomically; a failing cell raises :class:`ReportError`
-naming the cell, and no report is left behind. What the notebooks themselves call is in
-:mod:`capnb.reports.notebook`.
+naming the cell, and no report is left behind. The notebook, the parameter values (plain data
+only: papermill writes them into code) and the output paths are checked before a kernel starts.
+What the notebooks themselves call is in :mod:`capnb.reports.notebook`.
 
 Untrusted text from the API only reaches HTML through :func:`html.escape`, pandas' escaping
 ``to_html`` or plotly's JSON (which escapes ``<``, ``>`` and ``/``). Credentials never do: they
@@ -15,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime as dt
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ __all__ = [
     "find_notebook",
     "list_notebooks",
     "notebook_parameters",
+    "plain_value",
     "render_report",
 ]
 
@@ -38,6 +42,8 @@ PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 _CREDENTIAL_NAME = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_MAX_VALUES = 10_000
+_MAX_DEPTH = 20
 
 
 # -- finding and inspecting notebooks ------------------------------------------------------------
@@ -75,11 +81,28 @@ def _all_notebooks() -> list[Path]:
 
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """The ``parameters`` cell's names: ``{name: {default, inferred_type_name, help}}``."""
+    """The ``parameters`` cell's names: ``{name: {default, inferred_type_name, help}}``.
+
+    A file that is not a valid notebook with a kernelspec raises :class:`ValidationError`."""
+    import nbformat
     from papermill.inspection import inspect_notebook
 
+    path = find_notebook(notebook)
+    try:
+        # nbformat and papermill raise half a dozen types (NotJSONError, UnicodeDecodeError,
+        # jsonschema's ValidationError, AttributeError...) for a file that is not a notebook.
+        nbformat.validate(nb := nbformat.read(path, as_version=4))
+        if not nb.metadata.get("kernelspec", {}).get("name"):
+            raise ValueError("no kernelspec in its metadata")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "the file is not specified with any extension")
+            inspected = inspect_notebook(str(path))
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise ValidationError("notebook", f"{path} is not a Jupyter notebook "
+                              f"({type(exc).__name__}: {reason})") from None
     return {name: {k: v for k, v in spec.items() if k != "name"}
-            for name, spec in inspect_notebook(str(find_notebook(notebook))).items()}
+            for name, spec in inspected.items()}
 
 
 def _title(path: Path) -> str:
@@ -146,20 +169,26 @@ def render_report(
         A cell failed (its index, code and error are attributes and in the message), the
         kernel died or timed out.
     ValidationError
-        Unknown notebook or parameter.
+        Before anything runs: unknown notebook, a file that is not a notebook, an unknown
+        parameter or a value that is not plain data (:func:`plain_value`), an output path that
+        cannot be written.
     """
     path = find_notebook(notebook)
     declared = notebook_parameters(path)
     values = dict(parameters or {})
     if source is not None:
-        if source not in SOURCES:
-            raise ValidationError("source", f"must be 'sandbox' or 'env', got {source!r}")
         values["source"] = source
+    if "source" in values and values["source"] not in SOURCES:
+        raise ValidationError("source", f"must be 'sandbox' or 'env', got {values['source']!r}")
     _check_parameters(path, values, declared)
     if output is None:
         suffix = f"-{values.get('promotion_id', declared.get('promotion_id', {}).get('default'))}"
         output = Path("reports") / f"{path.stem}{suffix if 'promotion_id' in declared else ''}.html"
     output = Path(output).expanduser()
+    _check_writable("output", output)
+    if executed_notebook is not None:
+        executed_notebook = Path(executed_notebook).expanduser()
+        _check_writable("executed_notebook", executed_notebook)
     with tempfile.TemporaryDirectory(prefix="capnb-report-") as scratch:
         executed = Path(scratch) / path.name
         _execute(path, executed, values, cwd=Path(cwd or Path.cwd()), timeout=timeout)
@@ -167,17 +196,77 @@ def render_report(
 
         nb = nbformat.read(executed, as_version=4)
         body = export_html(nb, title=_title(path) or path.stem, show_code=show_code)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(output, body.encode("utf-8"))
-        if executed_notebook is not None:
-            _write_atomically(Path(executed_notebook), executed.read_bytes())
+        try:
+            _write_atomically(output, body.encode("utf-8"))
+            if executed_notebook is not None:
+                _write_atomically(executed_notebook, executed.read_bytes())
+        except OSError as exc:
+            raise ReportError(f"{path.name}: ran, but the report could not be written: {exc}",
+                              notebook=path) from exc
     return output
+
+
+def _check_writable(name: str, target: Path) -> None:
+    """Refuse, before anything runs, a path that cannot be written: a directory, one under a
+    file, or one in a folder that refuses a new file."""
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    problem = ""
+    if target.is_dir():
+        problem = "it is a directory"
+    elif not folder.is_dir():
+        problem = f"{folder} is not a directory"
+    elif folder == target.parent:
+        try:  # the real test (permissions, read-only file systems, root squash)
+            handle, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                             dir=folder)
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as exc:
+            problem = exc.strerror or str(exc)
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"{folder} is not writable"
+    if problem:
+        raise ValidationError(name, f"cannot write {target}: {problem}")
+
+
+def plain_value(name: str, value: Any, *, iso_dates: bool = False) -> Any:
+    """``value`` if it is plain data papermill writes as a Python literal: a str, int, float,
+    bool or None, or lists and str-keyed dicts of those (at most 10,000 values, 20 levels deep).
+    Dates become ISO strings if ``iso_dates``. Anything else (sets, bytes, tuples, objects: which
+    papermill would quote with ``str()``, unescaped) raises :class:`ValidationError`."""
+    count = 0
+
+    def walk(item: Any, depth: int) -> Any:
+        nonlocal count
+        count += 1
+        if count > _MAX_VALUES or depth > _MAX_DEPTH:
+            raise ValidationError(name, f"more than {_MAX_VALUES:,} values or {_MAX_DEPTH} "
+                                  "levels of nesting (a recursive YAML alias?)")
+        if item is None or type(item) in (str, int, float, bool):
+            return item
+        if iso_dates and type(item) in (dt.date, dt.datetime):
+            return item.isoformat()
+        if type(item) is list:
+            return [walk(v, depth + 1) for v in item]
+        if type(item) is dict:
+            for key in item:
+                if type(key) is not str:
+                    raise ValidationError(name, f"mapping key {key!r} is not a string")
+            return {k: walk(v, depth + 1) for k, v in item.items()}
+        raise ValidationError(name, f"a {type(item).__name__} is not a parameter value; use "
+                              "strings, numbers, true/false, null, or lists and mappings of "
+                              "those")
+
+    return walk(value, 0)
 
 
 def _check_parameters(path: Path, values: Mapping[str, Any],
                       declared: Mapping[str, Any]) -> None:
-    for name in values:
+    for name, value in values.items():
         if name in declared:
+            plain_value(name, value)
             continue
         if _CREDENTIAL_NAME.search(name):
             raise ValidationError("parameters", f"{name!r}: credentials are never notebook "

@@ -1,0 +1,181 @@
+"""The ``capnb`` command with hostile inputs (issue 13): parameter files and values that are not
+plain data, error text carrying terminal escapes, files that are not notebooks, outputs that
+cannot be written, other failures. Each ends in one clean line on stderr and exit code 1 (130 for
+Ctrl-C); what can be checked before a kernel starts is, and ``never_run`` fails the test if the
+notebook runs."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+import capnb
+from capnb import cli
+from capnb.reports import render
+
+
+@pytest.fixture
+def never_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    def run(*args, **kwargs):
+        raise AssertionError("the notebook ran")
+
+    monkeypatch.setattr(render, "_execute", run)
+
+
+def _refused(capsys, *argv: str) -> str:
+    """``capnb ARGV`` exits 1 with one ``capnb: error:`` line and no traceback; its stderr."""
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    assert code == 1 and not out
+    assert err.startswith("capnb: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+# -- case 3: parameter files and values are plain data ---------------------------------------
+
+INJECTION = '"; import os; os.system(chr(105) + chr(100)); "'
+
+
+@pytest.mark.parametrize("text", [
+    "promotion_id: !!set {1133601377: null}",
+    f"activity_id: !!set {{'{INJECTION}': null}}",
+    "activity_id: !!binary " + __import__("base64").b64encode(INJECTION.encode()).decode(),
+    "activity_id: !!python/object/apply:os.system ['id']",
+    "activity_id: !!python/name:os.system",
+    "activity_id: !!omap [{a: 1}]",
+    "activity_id: {? [1, 2] : x}",
+    "activity_id: {1: x}",
+    "activity_id: &a [*a]",
+    "activity_id: " + "9" * 5000,
+    "activity_id:\n  a: &a [x, x, x, x, x, x, x, x, x]\n"  # 9 ** 6 values by aliases
+    + "".join(f"  {b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in pairwise("abcdef")),
+])
+def test_parameters_file_with_non_plain_values_is_refused(tmp_path, capsys, never_run, text):
+    path = tmp_path / "params.yaml"
+    path.write_text(text + "\n")
+    err = _refused(capsys, "report", "promotion_overview", "-f", str(path),
+                   "-o", str(tmp_path / "r.html"))
+    assert "-f" in err or "parameters" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_parameters_file_that_is_not_text_is_refused(tmp_path, capsys, never_run):
+    path = tmp_path / "params.yaml"
+    path.write_bytes(b"\xff\xfe\x00bad")
+    _refused(capsys, "report", "promotion_overview", "-f", str(path))
+
+
+def test_parameters_file_dates_inside_lists_become_iso_strings(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("activity_id: [2026-11-15, {from: 2026-11-16}]\n")
+    assert cli._parameters_file(str(path)) == {
+        "activity_id": ["2026-11-15", {"from": "2026-11-16"}]}
+
+
+@pytest.mark.parametrize("value", [{1, 2}, b"x", (1, 2), {"k": object()}, [float], {1: "x"}])
+def test_render_report_refuses_values_that_are_not_plain_data(tmp_path, never_run, value):
+    with pytest.raises(capnb.ValidationError, match="activity_id"):
+        render.render_report("promotion_overview", tmp_path / "r.html", {"activity_id": value})
+
+
+def test_parameter_source_is_checked_before_running(tmp_path, capsys, never_run):
+    err = _refused(capsys, "report", "promotion_overview", "-p", "source", "production")
+    assert "source" in err and "'sandbox' or 'env'" in err
+
+
+# -- case 5: no terminal control sequence reaches the terminal -------------------------------
+
+HOSTILE_TEXT = "Promotion \x1b]0;pwned\x07 gone\x1b[2J\r\x9b31m\u202eevil\x00"
+
+
+@pytest.mark.parametrize("error", [
+    capnb.PromotionNotFound(HOSTILE_TEXT, code=3013, http_status=404, request_id="r\x1b[1m"),
+    capnb.ReportError(f"promotion_overview.ipynb: cell 2 failed:\n\tsrc.promotion(1)\n"
+                      f"PromotionNotFound: {HOSTILE_TEXT}"),
+])
+def test_error_text_is_printed_without_control_characters(monkeypatch, capsys, error):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(render, "render_report", fail)
+    assert cli.main(["report", "promotion_overview"]) == 1
+    out, err = capsys.readouterr()
+    assert not out and err.startswith("capnb: error: ")
+    body = err.removesuffix("\n")
+    assert not [c for c in body if (ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160
+                or c == "\u202e"], repr(err)
+    for shown in (r"\x1b]0;pwned\x07", r"\x1b[2J", r"\r", r"\x9b31m", r"\u202e", r"\x00"):
+        assert shown in body
+    assert body.count("\n") == str(error).count("\n")  # line breaks and tabs kept
+    assert "\t" in body or "\t" not in str(error)
+
+
+# -- case 16: what is not a notebook, outputs that cannot be written, other failures ---------
+
+@pytest.mark.parametrize("content", [b"my-host\n", b"{}", b"[1, 2]", b'{"nbformat": 4}',
+                                     b"\xff\xfe\x00\x01", b"",
+                                     b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, '
+                                     b'"cells": []}'])
+def test_a_file_that_is_not_a_notebook_is_refused(tmp_path, capsys, never_run, content):
+    path = tmp_path / "hostname"
+    path.write_bytes(content)
+    err = _refused(capsys, "report", str(path), "-o", str(tmp_path / "r.html"))
+    assert "not a Jupyter notebook" in err and str(path) in err
+
+
+def test_etc_hostname_is_not_a_notebook(capsys, never_run):
+    hostname = Path("/etc/hostname")
+    if not hostname.is_file():
+        pytest.skip("no /etc/hostname")
+    assert "not a Jupyter notebook" in _refused(capsys, "report", str(hostname))
+
+
+@pytest.mark.parametrize("option", ["-o", "--save-notebook"])
+def test_an_output_that_cannot_be_written_is_refused_before_running(tmp_path, capsys, never_run,
+                                                                    option):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for target in (tmp_path, blocker / "r.html", blocker / "sub" / "r.html"):
+        argv = ["report", "promotion_overview", option, str(target)]
+        if option != "-o":
+            argv += ["-o", str(tmp_path / "r.html")]
+        err = _refused(capsys, *argv)
+        assert str(target) in err and "cannot write" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_write_failing_after_the_run_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    def execute(path, executed, *args, **kwargs):
+        executed.write_bytes(path.read_bytes())
+
+    def full(target, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(render, "_execute", execute)
+    monkeypatch.setattr(render, "_write_atomically", full)
+    err = _refused(capsys, "report", "explore", "-o", str(tmp_path / "r.html"))
+    assert "No space left on device" in err
+
+
+@pytest.mark.parametrize(("error", "code", "message"), [
+    (KeyboardInterrupt(), 130, "capnb: interrupted\n"),
+    (RuntimeError("boom\nsecond line"), 1,
+     "capnb: error: RuntimeError: boom second line (capnb -v report ... shows the traceback)\n"),
+])
+def test_other_failures_are_one_line(monkeypatch, capsys, error, code, message):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(render, "render_report", fail)
+    assert cli.main(["report", "promotion_overview"]) == code
+    out, err = capsys.readouterr()
+    assert not out and err == message
+    monkeypatch.setattr(render, "render_report", fail)
+    if code == 1:
+        with pytest.raises(RuntimeError):
+            cli.main(["-v", "report", "promotion_overview"])
