@@ -56,7 +56,7 @@ def check_positive_number(name: str, value: Any, *, allow_none: bool = False,
     valid = isinstance(value, int | float) and not isinstance(value, bool)
     if valid and integer:
         valid = isinstance(value, int)
-    if not valid or not math.isfinite(value) or value <= 0:
+    if not valid or (isinstance(value, float) and not math.isfinite(value)) or value <= 0:
         kind = "a positive integer" if integer else "a positive number"
         suffix = " or None" if allow_none else ""
         raise ValidationError(name, f"must be {kind}{suffix}, got {value!r}")

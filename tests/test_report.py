@@ -161,11 +161,15 @@ def test_open_source_checks_its_arguments(monkeypatch, tmp_path):
         notebook.open_source("sandbox", str(tmp_path / "missing.csv"))
     with pytest.raises(capnb.ConfigError, match="CAPILLARY_HOST"):
         notebook.open_source("env", 10)
-    monkeypatch.setenv("CAPILLARY_HOST", "https://user:pw@eu.api.capillarytech.com")
+    monkeypatch.setenv("CAPILLARY_HOST", "https://analyst:s3cr3t@eu.api.capillarytech.com")
     monkeypatch.setenv("CAPILLARY_CLIENT_KEY", "k")
     monkeypatch.setenv("CAPILLARY_CLIENT_SECRET", "s")
+    with pytest.raises(capnb.ConfigError) as refused:  # user info is refused, never echoed
+        notebook.open_source("env", 10, store=None)
+    assert "s3cr3t" not in str(refused.value) and "analyst" not in str(refused.value)
+    monkeypatch.setenv("CAPILLARY_HOST", "https://eu.api.capillarytech.com")
     src = notebook.open_source("env", 10, store=None)
-    assert src.label == "https://eu.api.capillarytech.com"  # never user info
+    assert src.label == "https://eu.api.capillarytech.com"
     with pytest.raises(capnb.ValidationError, match="CSV/Parquet"):
         src.cohort(3334, 1133601377)  # a count means nothing on a real cluster
     with pytest.raises(capnb.ValidationError, match="CSV/Parquet"):

@@ -176,7 +176,10 @@ class Client:
         """
         payload, request_id = self.fetch_summary_payload(customer_id, program_id, promotion_id,
                                                          activity_id)
-        return parse_action_summary(payload, request_id=request_id)
+        return parse_action_summary(payload, request_id=request_id,
+                                    customer_id=check_id("customer_id", customer_id),
+                                    program_id=check_id("program_id", program_id),
+                                    promotion_id=check_id("promotion_id", promotion_id))
 
     def fetch_summary_payload(
         self, customer_id: int | str, program_id: int | str, promotion_id: int | str,

@@ -90,7 +90,7 @@ def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str |
     answers: dict[int, Outcome[int, tuple[list[tuple[Any, ...]], str | None]]] = {}
     fan_out(ids, fetch, lambda outcome: answers.setdefault(outcome.item, outcome),
             workers=workers, name="capnb-usage", progress=progress, description="promotionData",
-            unit="customer")
+            unit="customer", on_stop=client.cancel)
     usage_rows: list[tuple[Any, ...]] = []
     outcomes: list[dict[str, Any]] = []
     for customer in ids:

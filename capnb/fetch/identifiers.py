@@ -68,7 +68,7 @@ def resolve_identifiers(client: Client, values: Any, identifier_name: str, *,
         return client.lookup_customer(name, text, source, throttle=throttle)
 
     fan_out(list(distinct), lookup, lambda outcome: answers.setdefault(outcome.item, outcome),
-            workers=workers, name="capnb-lookup")
+            workers=workers, name="capnb-lookup", on_stop=client.cancel)
     ids: list[int] = []
     seen: set[int] = set()
     for text, row in distinct.items():

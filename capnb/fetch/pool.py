@@ -80,7 +80,8 @@ def fan_out(items: Sequence[Item], task: Callable[[Item], Result],
             record: Callable[[Outcome[Item, Result]], object], *, workers: int,
             name: str = "capnb-pool", progress: bool = False, description: str = "",
             unit: str = "it", cancel: Cancel | None = None,
-            on_progress: Callable[[int, int], object] | None = None) -> None:
+            on_progress: Callable[[int, int], object] | None = None,
+            on_stop: Callable[[], object] | None = None) -> None:
     """Run ``task`` on every item with up to ``workers`` threads; ``record`` every outcome.
 
     Parameters
@@ -99,6 +100,9 @@ def fan_out(items: Sequence[Item], task: Callable[[Item], Result],
         Set (or returning True) from another thread: stop as on Ctrl-C.
     on_progress : callable, optional
         ``on_progress(done, total)`` after each recorded outcome.
+    on_stop : callable, optional
+        Called once when the pool stops on Ctrl-C or ``cancel``, before it waits for the
+        running tasks (``client.cancel`` makes their requests start no new attempt).
 
     Raises
     ------
@@ -156,6 +160,8 @@ def fan_out(items: Sequence[Item], task: Callable[[Item], Result],
                     bar.set_postfix_str(f"failed={failed}", refresh=False)
     except KeyboardInterrupt:
         stop.set()
+        if on_stop is not None:  # e.g. client.cancel: running requests start no new attempt
+            on_stop()
         # Tasks already running finish (each request has a timeout); keep their outcomes.
         while running:
             outcome = outcomes.get()

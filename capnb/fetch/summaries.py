@@ -153,11 +153,13 @@ def fetch_cohort(
     batches = Batches(store_obj, key)
     fetch = _summary_fetcher(client, program, promotion, activity, limiter)
     interrupted = False
+    if store_obj is not None and todo:
+        store_obj.check_writable()  # before the first request, not after thousands
     try:
         fan_out(todo, fetch, lambda outcome: batches.add(_customer_outcome(outcome)),
                 workers=workers, name="capnb-fetch", progress=progress,
                 description=f"promotion {promotion}", unit="customer", cancel=cancel,
-                on_progress=on_progress)
+                on_progress=on_progress, on_stop=client.cancel)
     except KeyboardInterrupt:
         interrupted = True
     finally:
