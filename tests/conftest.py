@@ -6,6 +6,7 @@ Shared values and helpers live in plain modules beside this one (``sandbox_ids``
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -39,3 +40,13 @@ def scripted() -> Iterator[ScriptedServer]:
     server = ScriptedServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def default_sigint():
+    """Ctrl-C as Python (and a Jupyter kernel) delivers it, whatever handler an earlier test's
+    tooling (JupyterLab, papermill, Playwright) left installed in this process, and even when
+    the suite was started in the background by a non-interactive shell (SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -101,15 +101,6 @@ def test_store_reuse_refresh_and_max_age(sandbox, ids, target, tmp_path):
     assert sorted(loaded.customers["customer_id"]) == sorted(ids)
 
 
-@pytest.fixture
-def default_sigint():
-    """Ctrl-C as Python (and a Jupyter kernel) delivers it, whatever handler an earlier test's
-    tooling (JupyterLab, papermill, Playwright) left installed in this process."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 def test_interrupt_then_resume_loses_and_duplicates_nothing(sandbox, catalog, target, tmp_path,
                                                            default_sigint):
     from capnb.sandbox import Sandbox

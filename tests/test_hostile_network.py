@@ -210,10 +210,8 @@ def failing_forever(scripted, count: int = 20) -> None:
     scripted.add(*[Scripted(503, {}, {"Retry-After": "3"})] * count)
 
 
-def test_cancel_stops_the_retries_of_requests_already_running(scripted) -> None:
-    """After ``cancel`` a running request makes no new attempt: its retry sleep ends at once."""
-    failing_forever(scripted)
-    client = Client(scripted.url, BasicAuth("till", "pw"), max_retries=5)
+def programs_in_a_thread(client: Client) -> tuple[threading.Thread, list[BaseException]]:
+    """``client.programs()`` running in a thread; what it raised lands in the list."""
     outcome: list[BaseException] = []
 
     def run() -> None:
@@ -224,6 +222,14 @@ def test_cancel_stops_the_retries_of_requests_already_running(scripted) -> None:
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
+    return worker, outcome
+
+
+def test_cancel_stops_the_retries_of_requests_already_running(scripted) -> None:
+    """After ``cancel`` a running request makes no new attempt: its retry sleep ends at once."""
+    failing_forever(scripted)
+    client = Client(scripted.url, BasicAuth("till", "pw"), max_retries=5)
+    worker, outcome = programs_in_a_thread(client)
     deadline = time.monotonic() + 5
     while not scripted.requests and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -243,20 +249,12 @@ def test_cancel_stops_the_retries_of_requests_already_running(scripted) -> None:
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
                     reason="Ctrl-C reaches the main thread only")
-def test_ctrl_c_in_the_calling_thread_stops_the_retries_of_other_threads(scripted) -> None:
+def test_ctrl_c_in_the_calling_thread_stops_the_retries_of_other_threads(
+        scripted, default_sigint) -> None:
     """Ctrl-C while the calling thread waits to retry stops the other threads' retries too."""
     failing_forever(scripted)
     client = Client(scripted.url, BasicAuth("till", "pw"), max_retries=5)
-    outcome: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            client.programs()
-        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
-            outcome.append(exc)
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
+    worker, outcome = programs_in_a_thread(client)
     main = threading.main_thread().ident
     timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))  # a real Ctrl-C
     timer.start()

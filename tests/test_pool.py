@@ -119,7 +119,7 @@ def test_cancel_ends_the_waits_on_the_rate_limiter(pause):
     assert outcomes == []
 
 
-def test_ctrl_c_ends_the_waits_on_the_rate_limiter():
+def test_ctrl_c_ends_the_waits_on_the_rate_limiter(default_sigint):
     limiter = RateLimiter(6000)
     limiter.on_rate_limited(20.0)  # every acquire waits 20 s
     outcomes = []
