@@ -133,16 +133,22 @@ def test_sigkill_at_random_points_then_resume(catalog, reference, tmp_path):
     assert_same_cohort(got, want)
 
 
+def fetch_in_batches_of_100(sandbox, ids, program, promotion, store):
+    """``fetch_cohort`` into ``store`` writing a part file per 100 customers (so one part can be
+    spoiled while the others stay good)."""
+    capnb.fetch.batches.BATCH_CUSTOMERS, saved = 100, capnb.fetch.batches.BATCH_CUSTOMERS
+    try:
+        return fetch_cohort(capnb.connect(sandbox.environ()), ids, program, promotion,
+                            store=store, progress=False)
+    finally:
+        capnb.fetch.batches.BATCH_CUSTOMERS = saved
+
+
 def test_corrupted_store_file_is_refetched(sandbox, catalog, tmp_path):
     program, promotion = catalog["program_id"], catalog["promotions"][0]["id"]
     ids = list(catalog["customer_ids"][:300])
     store = Store(tmp_path / "store")
-    capnb.fetch.batches.BATCH_CUSTOMERS, saved = 100, capnb.fetch.batches.BATCH_CUSTOMERS
-    try:
-        first = fetch_cohort(capnb.connect(sandbox.environ()), ids, program, promotion, store=store,
-                             progress=False)
-    finally:
-        capnb.fetch.batches.BATCH_CUSTOMERS = saved
+    first = fetch_in_batches_of_100(sandbox, ids, program, promotion, store)
     victim = sorted((store.path / "points").rglob("part-*.parquet"))[1]
     batch_customers = pd.read_parquet(victim)["customer_id"].nunique()
     victim.write_bytes(b"PAR1" + b"\0" * 100)  # garbage with a plausible header
@@ -159,12 +165,7 @@ def test_a_store_file_of_the_wrong_schema_is_refetched(sandbox, catalog, tmp_pat
     program, promotion = catalog["program_id"], catalog["promotions"][0]["id"]
     ids = list(catalog["customer_ids"][:300])
     store = Store(tmp_path / "store")
-    capnb.fetch.batches.BATCH_CUSTOMERS, saved = 100, capnb.fetch.batches.BATCH_CUSTOMERS
-    try:
-        first = fetch_cohort(capnb.connect(sandbox.environ()), ids, program, promotion, store=store,
-                             progress=False)
-    finally:
-        capnb.fetch.batches.BATCH_CUSTOMERS = saved
+    first = fetch_in_batches_of_100(sandbox, ids, program, promotion, store)
     victim = sorted((store.path / "customers").rglob("part-*.parquet"))[1]
     frame = pd.read_parquet(victim)
     frame["customer_id"] = frame["customer_id"].astype(str)  # readable, but ids as text

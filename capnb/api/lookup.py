@@ -30,7 +30,7 @@ from capnb.api.summary import build_action_summary, normalise_v2_summary
 from capnb.errors import ApiError, ResponseFormatError
 from capnb.models import ActionSummary
 
-__all__ = ["normalise_v2_summary", "parse_lookup", "parse_v2_action_summary"]
+__all__ = ["parse_lookup", "parse_v2_action_summary"]
 
 
 def parse_lookup(payload: Any, *, request_id: str | None = None) -> int:
