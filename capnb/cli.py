@@ -6,9 +6,10 @@ layer: only ``capnb.__main__`` (``python -m capnb``) imports it."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -185,17 +186,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines (and the warnings routed to them) quote API text: escape control characters."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+@contextlib.contextmanager
+def _log_to_stderr(*, verbose: bool) -> Iterator[None]:
+    """Log lines and warnings on stderr, escaped, while the command runs."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler()
+    handler.setFormatter(_PrintableFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    saved_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        root.removeHandler(handler)
+        root.setLevel(saved_level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     pd.set_option("display.width", 160)
     try:
-        return args.run(args)
+        with _log_to_stderr(verbose=args.verbose):
+            return args.run(args)
     except CapnbError as exc:
         # Messages quote API text: no escape sequence reaches the terminal.
         print(printable(f"capnb: error: {exc}"), file=sys.stderr)

@@ -6,6 +6,8 @@ notebook runs."""
 
 from __future__ import annotations
 
+import logging
+import warnings
 from itertools import pairwise
 from pathlib import Path
 
@@ -111,6 +113,23 @@ def test_error_text_is_printed_without_control_characters(monkeypatch, capsys, e
         assert shown in body
     assert body.count("\n") == str(error).count("\n")  # line breaks and tabs kept
     assert "\t" in body or "\t" not in str(error)
+
+
+@pytest.mark.parametrize("verbose", [[], ["-v"]])
+def test_warnings_and_log_lines_are_printed_without_control_characters(
+        monkeypatch, capsys, verbose):
+    def warn_and_log(*args, **kwargs):
+        warnings.warn(f"server said {HOSTILE_TEXT}", UserWarning, stacklevel=1)
+        logging.getLogger("capnb.api.transport").warning("retry after %s", HOSTILE_TEXT)
+        return Path("report.html")
+
+    monkeypatch.setattr(render, "render_report", warn_and_log)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert cli.main([*verbose, "report", "promotion_overview"]) == 0
+    err = capsys.readouterr().err
+    assert err.count(r"\x1b]0;pwned\x07") == 2, err
+    assert "\x1b" not in err and "\u202e" not in err and "\x9b" not in err
 
 
 # -- case 16: what is not a notebook, outputs that cannot be written, other failures ---------

@@ -97,7 +97,8 @@ def test_token_request_never_follows_a_redirect(scripted, status: int) -> None:
 class RawServer:
     """A loopback socket server that answers each connection with ``respond(conn)``."""
 
-    def __init__(self, respond) -> None:
+    def __init__(self, respond, *, on_connect: bool = False) -> None:
+        self.on_connect = on_connect  # answer at once, before any request arrives (TLS)
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.respond = respond
@@ -118,7 +119,7 @@ class RawServer:
             conn.settimeout(5)
             try:
                 data = b""
-                while b"\r\n\r\n" not in data:
+                while not self.on_connect and b"\r\n\r\n" not in data:
                     chunk = conn.recv(65536)
                     if not chunk:
                         return
@@ -154,6 +155,22 @@ def test_a_trickling_server_cannot_hold_an_attempt_past_its_deadline(head: bytes
         client = Client(server.url, BasicAuth("till", "pw"), timeout=1.0, max_retries=0)
         started = time.monotonic()
         with pytest.raises(TransportError, match="timed out"):
+            client.programs()
+        assert time.monotonic() - started < 3.0
+    finally:
+        server.close()
+
+
+def test_a_trickling_tls_handshake_cannot_hold_an_attempt_past_its_deadline() -> None:
+    """urllib3 shakes hands before the request arms the watchdog; CPython's ssl bounds the whole
+    handshake by the socket timeout, so a server trickling it still cannot hold the attempt."""
+    record = b"\x16\x03\x03\x3f\xff"  # a TLS handshake record of 16 KB, sent a byte at a time
+    server = RawServer(trickle(record, b"\x00"), on_connect=True)
+    try:
+        client = Client(server.url.replace("http:", "https:"), BasicAuth("till", "pw"),
+                        timeout=1.0, max_retries=0)
+        started = time.monotonic()
+        with pytest.raises(TransportError):
             client.programs()
         assert time.monotonic() - started < 3.0
     finally:

@@ -100,3 +100,14 @@ def test_float_ids_of_a_parquet_file_are_read_as_the_file_means_them(tmp_path, c
     frame_ids, _ = read_customer_ids(pd.DataFrame({"customer_id": [1.0, 2.0, np.nan]}))
     assert frame_ids == [1, 2]
     assert read_customer_ids([np.float32(3.0), 4.0])[0] == [3, 4]
+
+
+def test_whole_decimal_text_in_a_csv_is_an_id(tmp_path):
+    """A spreadsheet's float column exported as text: ``12.0`` is customer 12; ``12.5``,
+    ``1e3`` and non-ASCII digits stay invalid, each with its row."""
+    path = tmp_path / "ids.csv"
+    path.write_text("customer_id\n12.0\n13\n 14.00 \n1e3\n12.5\n\u0661\u0662.0\n12\n")
+    ids, invalid = read_customer_ids(path)
+    assert ids == [12, 13, 14]
+    assert [m.split(":")[0] for m in invalid["error_message"]] == ["row 3", "row 4", "row 5"]
+

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.utils
 import heapq
+import http.client
 import itertools
 import json
 import logging
@@ -269,7 +270,12 @@ class Transport:
         try:
             raw = self._pool.request(method, url, body=body, headers=request_headers,
                                      preload_content=False, redirect=redirect)
-            content = self._read_capped(raw, method, path)
+            try:
+                content = self._read_capped(raw, method, path)
+            except BaseException:
+                raw.close()  # a connection in an unknown state is closed, never reused
+                raw.release_conn()
+                raise
         except _Urllib3Error as exc:
             reason = getattr(exc, "reason", None) or exc
             if isinstance(reason, _Urllib3Timeout) or _WATCHDOG.fired(_attempt.armed):
@@ -406,8 +412,24 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
+class _StrictHTTPResponse(http.client.HTTPResponse):
+    """Refuses an answer whose ``Content-Length`` headers disagree, closing it first (urllib3
+    would raise ``InvalidHeader`` after http.client has handed it the socket, which then stays
+    open until garbage collection)."""
+
+    def begin(self) -> None:
+        super().begin()
+        lengths = {value.strip() for value in self.msg.get_all("Content-Length") or ()}
+        if len(lengths) > 1:
+            self.close()
+            raise http.client.HTTPException("conflicting Content-Length headers")
+
+
 class _DeadlineMixin:
-    """Arms the watchdog with the running attempt's deadline when a request is sent."""
+    """Arms the watchdog with the running attempt's deadline when a request is sent, and reads
+    answers with :class:`_StrictHTTPResponse`."""
+
+    response_class = _StrictHTTPResponse
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         deadline = getattr(_attempt, "deadline", None)

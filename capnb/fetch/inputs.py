@@ -26,6 +26,7 @@ import gzip
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -146,10 +147,17 @@ FLOAT_EXACT = 2**53
 """Floats hold every whole number up to here exactly; a larger float id may not be the id."""
 
 
+_WHOLE_DECIMAL = re.compile(r"\s*([0-9]+)\.0*\s*")
+"""A whole number written as a decimal (``12.0``, as spreadsheets export an id column)."""
+
+
 def _whole_float(value: Any) -> Any:
-    """A float that is a whole number as an int (ids from a float column); other values as
-    they are. Raises ``ValidationError`` for a float that is not a whole number, or too large
-    to be an id exactly."""
+    """A float that is a whole number as an int (ids from a float column), and text such as
+    ``"12.0"`` as ``"12"``; other values as they are. Raises ``ValidationError`` for a float
+    that is not a whole number, or too large to be an id exactly."""
+    if isinstance(value, str):
+        whole = _WHOLE_DECIMAL.fullmatch(value)
+        return whole.group(1) if whole else value
     if not isinstance(value, float | np.floating):
         return value
     if not math.isfinite(value) or not float(value).is_integer():
