@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from capnb.errors import ValidationError
+from capnb.labels import MEASURABILITY
 
 __all__ = [
     "MARK_COLOUR",
@@ -42,8 +43,7 @@ OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "
 """Okabe & Ito's palette, distinguishable with every common colour-vision deficiency."""
 MEASURABILITY_COLOURS = {"exact": "#0072B2", "lower_bound": "#56B4E9", "proxy": "#E69F00",
                          "not_measurable": "#999999"}
-MEASURABILITY_TEXT = {"exact": "exact", "lower_bound": "lower bound", "proxy": "proxy",
-                      "not_measurable": "not measurable"}
+MEASURABILITY_TEXT = MEASURABILITY
 MARK_COLOUR = "#D55E00"
 TEMPLATE = "capnb"
 SUBTITLE_CHARS = 110
