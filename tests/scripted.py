@@ -1,9 +1,11 @@
-"""A scripted HTTP server on loopback: it answers from a queue of planned answers and records
-every request, for client and transport tests that need answers the sandbox never gives."""
+"""Servers on loopback for client and transport tests that need answers the sandbox never
+gives: a scripted HTTP server answering from a queue and recording every request, and a raw
+socket server whose answers are bytes (lying headers, trickles, broken handshakes)."""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -64,3 +66,43 @@ class ScriptedServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class RawServer:
+    """A loopback socket server answering each connection with ``respond(conn, stop, head)``,
+    where ``head`` is the request's line and headers (empty with ``on_connect``)."""
+
+    def __init__(self, respond, *, on_connect: bool = False) -> None:
+        self.on_connect = on_connect  # answer at once, before any request arrives (TLS)
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.respond = respond
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            try:
+                data = b""
+                while not self.on_connect and b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                self.respond(conn, self.stop, data)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()

@@ -21,7 +21,7 @@ from capnb.errors import (
     ResponseFormatError,
     TransportError,
 )
-from tests.scripted import Scripted, ScriptedServer
+from tests.scripted import RawServer, Scripted, ScriptedServer
 
 TOKEN = {"data": {"accessToken": "tok", "ttlSeconds": 60}, "errors": None}
 
@@ -94,47 +94,8 @@ def test_token_request_never_follows_a_redirect(scripted, status: int) -> None:
         elsewhere.close()
 
 
-class RawServer:
-    """A loopback socket server that answers each connection with ``respond(conn)``."""
-
-    def __init__(self, respond, *, on_connect: bool = False) -> None:
-        self.on_connect = on_connect  # answer at once, before any request arrives (TLS)
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.respond = respond
-        self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        self.sock.settimeout(0.1)
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            try:
-                data = b""
-                while not self.on_connect and b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                self.respond(conn, self.stop)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
-
-
 def trickle(head: bytes, drip: bytes = b"x", every: float = 0.25, count: int = 200):
-    def respond(conn: socket.socket, stop: threading.Event) -> None:
+    def respond(conn: socket.socket, stop: threading.Event, request: bytes) -> None:
         conn.sendall(head)
         for _ in range(count):  # bounded: at most count * every seconds
             if stop.wait(every):

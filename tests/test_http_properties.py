@@ -24,6 +24,7 @@ from capnb import BasicAuth, Client, fetch_cohort
 from capnb.errors import CapnbError
 from capnb.models import ActionSummary
 from tests.parser_bodies import NO_SUMMARY_TEXT, summary_example, v3
+from tests.scripted import RawServer
 
 PROGRAM, PROMOTION = 3334, 1133600978
 TIMEOUT = 0.5
@@ -110,7 +111,7 @@ answers = st.builds(
          "Thu, 01 Jan 1970 00:00:00 GMT", ""]))
 
 
-class PlannedServer:
+class PlannedServer(RawServer):
     """A loopback server answering request ``n`` with ``plan[n % len(plan)]``; it reads the
     customer id from the request path, so a valid body names the customer asked for."""
 
@@ -118,42 +119,15 @@ class PlannedServer:
         self.plan: list[Answer] = []
         self.count = 0
         self.lock = threading.Lock()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__(self._answer)
 
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            try:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    head += chunk
-                target = head.split(b" ", 2)[1].decode()
-                with self.lock:
-                    answer = self.plan[self.count % len(self.plan)]
-                    self.count += 1
-                conn.sendall(answer.raw(_customer_of(target)))
-                conn.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
+    def _answer(self, conn: socket.socket, stop: threading.Event, head: bytes) -> None:
+        target = head.split(b" ", 2)[1].decode()
+        with self.lock:
+            answer = self.plan[self.count % len(self.plan)]
+            self.count += 1
+        conn.sendall(answer.raw(_customer_of(target)))
+        conn.shutdown(socket.SHUT_WR)
 
 
 def _customer_of(target: str) -> int:
