@@ -278,8 +278,10 @@ def test_generic_table_selects_orders_and_infers():
     assert rows(tables.table(frame[["flag"]])) == [["yes"], [""]]
     empty = tables.table(frame.iloc[:0], empty="Nothing yet.")
     assert "<table" not in empty._repr_html_() and repr(empty) == "Nothing yet."
-    with pytest.raises(ValidationError, match="missing"):
+    with pytest.raises(ValidationError, match="does not have: nope"):
         tables.table(frame, columns={"nope": "x"})
+    with pytest.raises(ValidationError, match="timezone"):
+        tables.table(frame, timezone="Mars/Base")
     with pytest.raises(ValidationError, match="kinds"):
         tables.table(frame, columns={"n": "n"}, kinds={"share": "share"})
     with pytest.raises(ValidationError, match="footnotes"):

@@ -27,6 +27,7 @@ from pandas.io.formats.style import Styler
 
 from capnb.errors import ValidationError
 from capnb.reports.formats import NUMERIC_KINDS, formatter, infer_kind, is_missing
+from capnb.validation import check_tz
 
 __all__ = ["CSS", "Table", "table"]
 
@@ -39,7 +40,7 @@ CSS = """\
 .capnb-table.capnb-table th, .capnb-table.capnb-table td { text-align: left; padding: .3em .6em;
   vertical-align: top; white-space: normal; overflow-wrap: break-word; max-width: none;
   border: 0; border-bottom: 1px solid rgba(128, 128, 128, .3); }
-.capnb-table.capnb-table th { vertical-align: bottom; }
+.capnb-table.capnb-table th { vertical-align: bottom; overflow-wrap: normal; }
 .capnb-table.capnb-table .n, .capnb-table.capnb-table .f { text-align: right;
   font-variant-numeric: tabular-nums; }
 .capnb-table.capnb-table td.n, .capnb-table.capnb-table td.d { white-space: nowrap; }
@@ -118,6 +119,8 @@ class Table:
 def _check_frame(frame: Any, name: str = "frame") -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         raise ValidationError(name, f"must be a pandas DataFrame, got {type(frame).__name__}")
+    if not frame.columns.is_unique:
+        raise ValidationError(name, "has duplicate column names: rename them first")
     return frame
 
 
@@ -295,13 +298,18 @@ def table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = None,
         A column, kind or footnotes column that the frame does not have.
     """
     frame = _check_frame(frame)
+    check_tz(timezone, "timezone")
     if footnotes is not None and footnotes not in frame.columns:
         raise ValidationError("footnotes", f"names no column of the frame: {footnotes!r}")
     if columns is None:
-        columns = {c: str(c).replace("_", " ") for c in frame.columns if c != footnotes}
+        columns = {c: str(c).replace("_", " ") for c in frame.columns}
     elif not isinstance(columns, Mapping):
         raise ValidationError("columns", "must map frame columns to headers")
-    _check_columns(frame, columns, "columns", "the frame")
+    missing = [str(c) for c in columns if c not in frame.columns]
+    if missing:
+        raise ValidationError("columns", f"names columns the frame does not have: "
+                              f"{', '.join(missing)}")
+    columns = {c: h for c, h in columns.items() if c != footnotes}  # notes go below the grid
     kinds = dict(kinds or {})
     unknown = [str(c) for c in kinds if c not in columns]
     if unknown:
