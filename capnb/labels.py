@@ -5,6 +5,10 @@ capnb's own codes. API names stay available beside them where an analyst needs t
 'Incentives per customer'
 >>> restriction_label("MAX_COUPONS_PER_CUSTOMER")  # not documented: shown as it came
 'MAX_COUPONS_PER_CUSTOMER'
+>>> restriction_label("MAX_NUMBER_OF_EARNS_PER_CUSTOMER (weekly)")  # an analysis label
+'Earns per customer (weekly)'
+>>> restriction_label("pointsPerCustomer")  # a field of the legacy ``limits`` object
+'Points per customer (legacy limit)'
 >>> limit_text(-1), limit_text(6), limit_text(None)
 ('no limit', '6', '—')
 """
@@ -12,9 +16,10 @@ capnb's own codes. API names stay available beside them where an analyst needs t
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
-from capnb.restrictions import SPELLINGS
+from capnb.restrictions import LEGACY_LIMITS, SPELLINGS
 
 __all__ = [
     "CUSTOMER_STATUS",
@@ -59,8 +64,9 @@ SCOPE = {"customer": "per customer", "event": "per activity", "earn": "per earn"
 """Who a restriction caps (``scope`` column) -> words."""
 
 FAMILY = {"redemption": "redemption", "issual": "issue", "earn": "earn", "expiry": "expiry",
-          "legacy": "legacy limit"}
-"""The ``promotionRestrictions`` list a restriction comes from -> words."""
+          "legacy": "legacy limit", "limits": "legacy limit"}
+"""The ``promotionRestrictions`` list a restriction comes from (``limits``: the legacy
+``limits`` object) -> words."""
 
 RESTRICTION_TYPE = {"PERIOD_BASED": "per period", "NON_PERIOD_BASED": "whole promotion"}
 """A restriction's documented ``type`` -> words (the period is ``periodUnit``)."""
@@ -73,10 +79,29 @@ CUSTOMER_STATUS = {"ok": "benefits found", "no_benefits": "no benefits yet",
 """A cohort customer's ``status`` -> words."""
 
 
+# capnb.analysis's unique restriction label: the name, then "(weekly)", "[family]", "#2" as needed
+_ANALYSIS_LABEL = re.compile(r"(?P<name>\S+)(?P<period> \([a-z]+\))?(?: \[(?P<family>[^\]]+)\])?"
+                             r"(?P<number> #\d+)?")
+
+
 def restriction_label(name: Any) -> str:
-    """The label of a documented restriction; any other name as it came (never guessed)."""
+    """The label of a documented restriction (any spelling), of a legacy ``limits`` field, or of
+    the unique restriction label ``capnb.analysis`` gives (``NAME (weekly) [family] #2``); any
+    other name as it came (never guessed)."""
     text = "" if name is None else str(name)
-    return RESTRICTION_LABELS.get(SPELLINGS.get(text, text), text)
+    match = _ANALYSIS_LABEL.fullmatch(text)
+    if match is None:
+        return text
+    base = match["name"]
+    legacy = LEGACY_LIMITS.get(base)
+    if legacy is not None:
+        words = f"{RESTRICTION_LABELS[legacy.twin]} (legacy limit)"
+    elif SPELLINGS.get(base, base) in RESTRICTION_LABELS:
+        words = RESTRICTION_LABELS[SPELLINGS.get(base, base)]
+    else:
+        return text
+    family = f" [{label(FAMILY, match['family'])}]" if match["family"] else ""
+    return f"{words}{match['period'] or ''}{family}{match['number'] or ''}"
 
 
 def label(mapping: dict[str, str], value: Any) -> str:

@@ -85,6 +85,7 @@ def test_offline_dashboard_draws_every_figure(untouched_app):
     assert [name for name, _, _ in rows] == list(app.results["utilisation"]["name"])
     (foo,) = [row for row in rows if row[0] == "MAX_FOO_PER_CUSTOMER"]
     assert foo[1] == "not_measurable" and foo[2].startswith("Not measurable")
+    assert '<table class="capnb-table">' in app.notes.value  # capnb.reports.tables' layout
 
 
 def test_filters_update_the_figures_in_place(app):

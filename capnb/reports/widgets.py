@@ -38,7 +38,7 @@ from capnb.fetch.cohort import Cohort, FetchInterrupted
 from capnb.fetch.inputs import read_customer_ids
 from capnb.fetch.summaries import fetch_cohort
 from capnb.models import Promotion
-from capnb.reports import charts
+from capnb.reports import charts, tables
 from capnb.reports.customers import customer_source
 from capnb.reports.filters import ALL_ACTIVITIES, action_options, activity_options, filter_cohort
 from capnb.reports.pickers import Pickers, label_tooltip
@@ -369,7 +369,7 @@ class Dashboard:
         replace_figure(self.figures["utilisation"], charts.utilisation_chart(
             self.results["utilisation"], promotion=promotion))
         frame = self.results["utilisation"][["name", "measurability", "note"]]
-        self.notes.value = frame.to_html(index=False, escape=True, border=0)
+        self.notes.value = tables.table(frame, kinds=dict.fromkeys(frame, "text"))._repr_html_()
         names = list(self.results["customer_utilisation"]["restriction"].cat.categories)
         table = self.results["utilisation"]
         measurable = table.loc[table["restriction"].isin(names)
