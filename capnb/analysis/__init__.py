@@ -5,6 +5,7 @@
     analysis.issuance_counts(cohort)                 # capnb.analysis.benefits
     analysis.utilisation(promotion, cohort)          # capnb.analysis.limits
     analysis.portfolio_view(frame)                   # capnb.analysis.portfolio
+    analysis.overview_headline(promotion, cohort, u, as_of=as_of)  # capnb.analysis.headline
 """
 
 from capnb.analysis.benefits import (
@@ -12,6 +13,13 @@ from capnb.analysis.benefits import (
     points_summary,
     recency,
     timeline,
+)
+from capnb.analysis.headline import (
+    Fact,
+    Headline,
+    customer_headline,
+    overview_headline,
+    portfolio_headline,
 )
 from capnb.analysis.limits import (
     customer_utilisation,
@@ -27,12 +35,17 @@ from capnb.analysis.summary import DATA_START
 __all__ = [
     "DATA_START",
     "NEAR_CAP",
+    "Fact",
+    "Headline",
+    "customer_headline",
     "customer_utilisation",
     "derived_vs_exact",
     "exact_utilisation",
     "issuance_counts",
+    "overview_headline",
     "points_summary",
     "portfolio_frame",
+    "portfolio_headline",
     "portfolio_view",
     "recency",
     "restriction_metrics",

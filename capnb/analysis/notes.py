@@ -1,4 +1,5 @@
-"""What a utilisation row says in words: its measurability and plain-English note.
+"""What a utilisation row says in words: its measurability and plain-English note, and how
+figures are written (:func:`number_text`, :func:`share_text`).
 
 The functions here take the facts :mod:`capnb.analysis.evaluate` and
 :mod:`capnb.analysis.exact` established (which case applies, the window, what the summary may
@@ -9,10 +10,12 @@ with the note text; they compute no usage. :data:`METRIC_TEXT` names each measur
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from capnb.analysis.summary import DATA_START
+from capnb.labels import MISSING
 
 __all__ = [
     "BEST_MEASURABILITY",
@@ -25,6 +28,8 @@ __all__ = [
     "exact_verdict",
     "measured_verdict",
     "not_measurable_note",
+    "number_text",
+    "share_text",
     "unplaced_window_note",
     "windowed_metric",
 ]
@@ -59,6 +64,28 @@ _WHY_NOT = {
 _OUTSIDE_COHORT = ("Lower bound: the cohort's total; customers outside the cohort also count "
                    "(pass whole_population=True if the cohort is every customer of the "
                    "promotion).")
+
+
+def number_text(value: Any) -> str:
+    """A figure with thousands separators: whole numbers without decimals, others with two;
+    ``—`` when missing.
+
+    >>> number_text(1908960.0), number_text(30190.5), number_text(None)
+    ('1,908,960', '30,190.50', '—')
+    """
+    if value is None or pd.isna(value):
+        return MISSING
+    number = float(value)
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
+
+
+def share_text(value: Any) -> str:
+    """A share (0-1) as a percentage with one decimal; ``—`` when missing.
+
+    >>> share_text(0.55546), share_text(float("nan"))
+    ('55.5%', '—')
+    """
+    return MISSING if value is None or pd.isna(value) else f"{float(value):.1%}"
 
 
 @dataclass(frozen=True)

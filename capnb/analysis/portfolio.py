@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from capnb.analysis.measure import benefit_arrays, lifetime
+from capnb.analysis.notes import share_text
 from capnb.errors import ValidationError
 from capnb.restrictions import restriction
 from capnb.schema import typed_frame
@@ -153,10 +154,6 @@ def _amount(used: Any, limit: Any) -> str:
     return f"{used:,.0f} of {limit:,}" if pd.notna(limit) else f"{used:,.0f} (no cap)"
 
 
-def _share(value: Any) -> str:
-    return "—" if pd.isna(value) else f"{value:.1%}"
-
-
 def portfolio_view(frame: pd.DataFrame) -> pd.DataFrame:
     """The portfolio as an analyst reads it: one narrow row per promotion, in the same order.
 
@@ -186,8 +183,8 @@ def portfolio_view(frame: pd.DataFrame) -> pd.DataFrame:
             "points": _amount(row.points_used, row.points_limit),
             "times": _amount(row.times_used, row.times_limit),
             "earns": _amount(row.earns_used, row.earns_limit),
-            "budget used": _share(row.budget_used_share),
-            "time elapsed": _share(row.time_elapsed_share),
+            "budget used": share_text(row.budget_used_share),
+            "time elapsed": share_text(row.time_elapsed_share),
             "risk": "—" if pd.isna(row.risk) else f"{row.risk:.2f}",
             "runs out": day(runs_out)})
     columns = ["promotion", "type", "status", "start", "end", "days left", "points", "times",
