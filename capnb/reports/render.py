@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from capnb.errors import CapnbError, ReportError, ValidationError
+from capnb.reports.files import check_writable as _check_writable
+from capnb.reports.files import write_atomically as _write_atomically
 from capnb.reports.notebook import SOURCES
+from capnb.reports.page import finish_page
 
 __all__ = [
     "ReportError",
@@ -206,31 +209,6 @@ def render_report(
     return output
 
 
-def _check_writable(name: str, target: Path) -> None:
-    """Refuse, before anything runs, a path that cannot be written: a directory, one under a
-    file, or one in a folder that refuses a new file."""
-    folder = target.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    problem = ""
-    if target.is_dir():
-        problem = "it is a directory"
-    elif not folder.is_dir():
-        problem = f"{folder} is not a directory"
-    elif folder == target.parent:
-        try:  # the real test (permissions, read-only file systems, root squash)
-            handle, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                             dir=folder)
-            os.close(handle)
-            os.unlink(probe)
-        except OSError as exc:
-            problem = exc.strerror or str(exc)
-    elif not os.access(folder, os.W_OK | os.X_OK):
-        problem = f"{folder} is not writable"
-    if problem:
-        raise ValidationError(name, f"cannot write {target}: {problem}")
-
-
 def plain_value(name: str, value: Any, *, iso_dates: bool = False) -> Any:
     """``value`` if it is plain data papermill writes as a Python literal: a str, int, float,
     bool or None, or lists and str-keyed dicts of those (at most 10,000 values, 20 levels deep).
@@ -344,23 +322,6 @@ def _is_capnb_error(name: str) -> bool:
                                                                         CapnbError)
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                         dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; a report is for sharing
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 # -- HTML ----------------------------------------------------------------------------------------
 
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
@@ -391,7 +352,9 @@ def export_html(nb: Any, *, title: str, show_code: bool = False) -> str:
 
     plotly figures (stored as plotly JSON) become interactive charts sharing one inlined
     plotly.js; widget views, which cannot work offline, become a short note (outputs they
-    produced as ordinary display data are kept); papermill's error banners are dropped.
+    produced as ordinary display data are kept); papermill's error banners are dropped. The
+    page gets heading anchors, a table of contents, the report's title and screen and print
+    styles (:func:`capnb.reports.page.finish_page`).
     """
     import jinja2
     from nbconvert import HTMLExporter
@@ -416,7 +379,7 @@ def export_html(nb: Any, *, title: str, show_code: bool = False) -> str:
         # A literal "</script>" inside the bundle would end the element; escape it if present.
         resources["capnb_plotlyjs"] = get_plotlyjs().replace("</script", "<\\/script")
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
+    return finish_page(body)
 
 
 def _prepare_outputs(nb: Any) -> int:
