@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from capnb._version import __version__
-from capnb.errors import CapnbError, printable
+from capnb.errors import CapnbError, ReportError, printable
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -222,8 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _log_to_stderr(verbose=args.verbose):
             return args.run(args)
     except CapnbError as exc:
-        # Messages quote API text: no escape sequence reaches the terminal.
-        print(printable(f"capnb: error: {exc}"), file=sys.stderr)
+        # A failed cell is one line (its code and traceback with -v). Messages quote API text:
+        # no escape sequence reaches the terminal.
+        short = isinstance(exc, ReportError) and not args.verbose
+        print(printable(f"capnb: error: {exc.summary if short else exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("capnb: interrupted", file=sys.stderr)

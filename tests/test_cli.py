@@ -198,3 +198,33 @@ def test_other_failures_are_one_line(monkeypatch, capsys, error, code, message):
     if code == 1:
         with pytest.raises(RuntimeError):
             cli.main(["-v", "report", "promotion_overview"])
+
+
+# -- issue 14: a failed cell is one line ----------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("customers", "abc", "parameter customers: no file at abc (expected: sandbox: how many "
+     "customers; or a CSV/Parquet file with a customer_id column)"),
+    ("timezone", "Mars/Olympus", "parameter timezone: unknown timezone 'Mars/Olympus'; use an "
+     "IANA name such as 'UTC' or 'Asia/Kolkata' (expected: IANA timezone"),
+    ("promotion_id", "12x", "parameter promotion_id: must be a positive integer id, got '12x' "
+     "(expected: promotion to analyse)"),
+])
+def test_a_bad_parameter_value_is_one_line_naming_it(tmp_path, capsys, name, value, expected):
+    err = _refused(capsys, "report", "promotion_overview", "-o", str(tmp_path / "r.html"),
+                   "-p", "store", "", "-p", name, value)
+    assert err.startswith(f"capnb: error: promotion_overview: {expected}"), err
+    assert "open_source" not in err and "cell" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_verbose_shows_the_failing_cell(tmp_path, capsys):
+    code = cli.main(["-v", "report", "promotion_overview", "-o", str(tmp_path / "r.html"),
+                     "-p", "store", "", "-p", "customers", "abc"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert "capnb: error: promotion_overview.ipynb: cell 2 (In [3]) failed:\n" in err
+    assert "    src = notebook.open_source(source, customers, store=store)\n" in err
+    assert err.endswith("ValidationError: customers: no file at abc\n")

@@ -1,6 +1,6 @@
 """The page around a report's outputs (issue 14): heading anchors, the table of contents, the title,
 and the screen and print CSS and script (:mod:`capnb.reports.page`), on small pages and on the
-exported promotion_overview."""
+exported promotion_overview; the one-line summary of a failed cell."""
 
 from __future__ import annotations
 
@@ -198,3 +198,18 @@ def test_the_exported_overview_has_anchors_a_toc_and_one_stylesheet():
     assert body.rindex('class="capnb-report-header"', 0, toc) < toc
     after = [text for _, _, text in _anchors(body[toc:]).headings if text]
     assert listed == after  # every h2 and h3 after the contents, in order
+
+
+# -- one-line errors ------------------------------------------------------------------------------
+
+def test_a_failed_cell_summary_names_the_parameter_and_what_it_takes():
+    declared = {"timezone": {"help": "IANA timezone the weeks are cut in"}}
+    path = render.PACKAGED_NOTEBOOKS / "promotion_overview.ipynb"
+    assert render._summary(path, 2, "ValidationError", "timezone: unknown timezone 'Mars'; "
+                           "use an IANA name", declared) == (
+        "promotion_overview: parameter timezone: unknown timezone 'Mars'; use an IANA name "
+        "(expected: IANA timezone the weeks are cut in)")
+    assert render._summary(path, 5, "PromotionNotFound", "Promotion not\nfound", declared) == (
+        "promotion_overview.ipynb: cell 5 failed: PromotionNotFound: Promotion not found")
+    assert render._summary(path, 5, "KeyError", "'timezone: x'", declared).endswith(
+        "KeyError: 'timezone: x' (capnb -v report ... shows the cell and its traceback)")

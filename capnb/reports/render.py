@@ -169,8 +169,8 @@ def render_report(
     Raises
     ------
     ReportError
-        A cell failed (its index, code and error are attributes and in the message), the
-        kernel died or timed out.
+        A cell failed (its index, code and error are attributes and in the message; its
+        ``summary`` is one line), the kernel died or timed out.
     ValidationError
         Before anything runs: unknown notebook, a file that is not a notebook, an unknown
         parameter or a value that is not plain data (:func:`plain_value`), an output path that
@@ -194,7 +194,8 @@ def render_report(
         _check_writable("executed_notebook", executed_notebook)
     with tempfile.TemporaryDirectory(prefix="capnb-report-") as scratch:
         executed = Path(scratch) / path.name
-        _execute(path, executed, values, cwd=Path(cwd or Path.cwd()), timeout=timeout)
+        _execute(path, executed, values, cwd=Path(cwd or Path.cwd()), timeout=timeout,
+                 declared=declared)
         import nbformat
 
         nb = nbformat.read(executed, as_version=4)
@@ -270,7 +271,8 @@ def _quiet_progress() -> Iterator[None]:
 
 
 def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path,
-             timeout: float | None) -> None:
+             timeout: float | None,
+             declared: Mapping[str, Mapping[str, Any]] | None = None) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -297,11 +299,28 @@ def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path
         raise ReportError(f"{path.name}: cell {index} (In [{exc.exec_count}]) failed:\n"
                           f"{code}\n{short}{detail}", notebook=path, cell_index=index,
                           exec_count=exc.exec_count, source=exc.source or "", ename=exc.ename,
-                          evalue=exc.evalue, traceback=traceback) from None
+                          evalue=exc.evalue, traceback=traceback,
+                          summary=_summary(path, index, exc.ename, exc.evalue,
+                                           declared or {})) from None
     except (RuntimeError, TimeoutError, OSError) as exc:
         # nbclient's DeadKernelError and CellTimeoutError derive from RuntimeError/TimeoutError.
         raise ReportError(f"{path.name}: the kernel failed: {type(exc).__name__}: {exc}",
                           notebook=path) from exc
+
+
+def _summary(path: Path, index: int, ename: str, evalue: str,
+             declared: Mapping[str, Mapping[str, Any]]) -> str:
+    """One line for a failed cell: a capnb error about a parameter names it, says what is wrong
+    and what the parameter takes (its help); any other error names the cell and the error."""
+    message = " ".join(str(evalue).split())
+    name, _, reason = message.partition(": ")
+    if _is_capnb_error(ename) and name in declared and reason:
+        takes = str(declared[name].get("help") or "")
+        return (f"{path.stem}: parameter {name}: {reason}"
+                + (f" (expected: {takes})" if takes else ""))
+    hint = ("" if _is_capnb_error(ename)
+            else " (capnb -v report ... shows the cell and its traceback)")
+    return f"{path.name}: cell {index} failed: {ename}: {message}{hint}"
 
 
 def _cell_index(path: Path, source: str, executed_index: int) -> int:
