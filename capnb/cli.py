@@ -92,7 +92,7 @@ def _report(args: argparse.Namespace) -> int:
         parameters[name] = _parameter_value(raw, declared.get(name, {}))
     path = render.render_report(args.notebook, args.output, parameters, source=args.source,
                                 show_code=args.show_code, executed_notebook=args.save_notebook,
-                                timeout=args.timeout)
+                                timeout=args.timeout, data_dir=args.data_dir)
     print(path)
     return 0
 
@@ -180,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also save the executed notebook")
     report.add_argument("--timeout", type=float, default=None,
                         help="seconds allowed per cell (default: none)")
+    report.add_argument("--data-dir", metavar="DIR",
+                        help="also write the report's downloads there as CSV and Parquet")
     report.add_argument("--list", action="store_true",
                         help="list the notebooks and their parameters")
     report.set_defaults(run=_report)

@@ -1,18 +1,25 @@
 """The page around a report's outputs (issue 14): heading anchors, the table of contents, the title,
 and the screen and print CSS and script (:mod:`capnb.reports.page`), on small pages and on the
-exported promotion_overview; the one-line summary of a failed cell."""
+exported promotion_overview; downloads (:mod:`capnb.reports.downloads`); the kernel's environment
+and the one-line summary of a failed cell (:mod:`capnb.reports.render`)."""
 
 from __future__ import annotations
 
+import base64
+import io
+import os
 import re
 import sys
 import types
 from html.parser import HTMLParser
 
 import nbformat
+import numpy as np
+import pandas as pd
 import pytest
 
-from capnb.reports import page, render
+import capnb
+from capnb.reports import downloads, page, render
 from tests.report_runs import rendered
 
 TITLE = "Promotion overview: Enrol &amp; Earn Stars (1133601377)"
@@ -200,7 +207,122 @@ def test_the_exported_overview_has_anchors_a_toc_and_one_stylesheet():
     assert listed == after  # every h2 and h3 after the contents, in order
 
 
-# -- one-line errors ------------------------------------------------------------------------------
+# -- downloads ------------------------------------------------------------------------------------
+
+def _decoded(link: str) -> bytes:
+    match = re.fullmatch(r'<a class="capnb-download" download="([\w-]+)\.csv" '
+                         r'href="data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)">'
+                         r"(.*)</a>", link)
+    assert match, link[:200]
+    return base64.b64decode(match.group(2), validate=True)
+
+
+def _frame(rows: int) -> pd.DataFrame:
+    return pd.DataFrame({
+        "customer_id": np.arange(388_000_000, 388_000_000 + rows, dtype="int64"),
+        "usage": np.linspace(-2.5, 10, rows),
+        "activity_id": [f"activity, \"{i % 7}\"\nline two é\rend" for i in range(rows)],
+        "near_cap": np.arange(rows) % 2 == 0,
+    })
+
+
+def test_download_link_holds_the_whole_frame():
+    frame = _frame(5000)  # more rows than any table shows
+    shown = downloads.download(frame, "at_cap_customers", "Customers <at> a cap")
+    link = shown._repr_html_()
+    assert link.endswith(">Customers &lt;at&gt; a cap (5,000 rows, CSV)</a>")
+    data = _decoded(link)
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads it as UTF-8
+    pd.testing.assert_frame_equal(pd.read_csv(io.BytesIO(data), dtype={"activity_id": "str"}),
+                                  frame, check_dtype=False)
+    assert repr(shown) == "Customers <at> a cap: at_cap_customers.csv, 5,000 rows"
+    assert shown.files == ()
+
+
+def test_a_named_index_becomes_columns():
+    frame = _frame(3).set_index(["customer_id", "near_cap"])
+    data = _decoded(downloads.download(frame, "x", "x")._repr_html_())
+    assert data.decode("utf-8-sig").splitlines()[0] == "customer_id,near_cap,usage,activity_id"
+
+
+@pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-1+cmd|' /C calc'!A0",
+                                  "@SUM(A1)", "\t=1", "\r=1"])
+def test_text_that_looks_like_a_formula_is_defused(cell):
+    frame = pd.DataFrame({"activity_id": [cell, "plain"], "delta": [-1, 2],
+                          cell: ["column", "name"]})
+    text = downloads.csv_bytes(frame).decode("utf-8-sig")
+    back = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    assert back["activity_id"].tolist() == ["'" + cell, "plain"]
+    assert back["delta"].tolist() == [-1, 2]  # numbers stay numbers
+    assert list(back.columns)[2] == "'" + cell
+
+
+@pytest.mark.parametrize("name", ["", "../escape", "a/b", "a.csv", "a b", "é", "x" * 101,
+                                  None, ".hidden"])
+def test_download_names_are_plain_file_stems(name):
+    with pytest.raises(capnb.ValidationError, match="name"):
+        downloads.download(_frame(1), name, "label")
+
+
+def test_data_dir_gets_csv_and_parquet(tmp_path, monkeypatch):
+    folder = tmp_path / "new" / "data"
+    monkeypatch.setenv("CAPNB_DATA_DIR", str(folder))
+    frame = _frame(120)
+    shown = downloads.download(frame, "at_cap_customers", "All customers")
+    csv, parquet = folder / "at_cap_customers.csv", folder / "at_cap_customers.parquet"
+    assert shown.files == (csv, parquet)
+    assert csv.read_bytes() == _decoded(shown._repr_html_())
+    pd.testing.assert_frame_equal(pd.read_parquet(parquet), frame, check_dtype=False)
+    assert sorted(p.name for p in folder.iterdir()) == [csv.name, parquet.name]  # no temp files
+    assert repr(shown).endswith(f"; written to {csv}, {parquet}")
+    explicit = tmp_path / "explicit"
+    assert downloads.download(frame, "y", "y", data_dir=explicit).files[0].parent == explicit
+    monkeypatch.setenv("CAPNB_DATA_DIR", str(csv))  # a file, not a folder
+    with pytest.raises(capnb.ConfigError, match="CAPNB_DATA_DIR"):
+        downloads.download(frame, "z", "z")
+
+
+def test_a_frame_too_large_to_embed_says_where_it_is(tmp_path):
+    shown = downloads.download(_frame(50), "big", "Big", max_embed_bytes=100)
+    assert "data:" not in shown._repr_html_() and "--data-dir" in shown._repr_html_()
+    written = downloads.download(_frame(50), "big", "Big", max_embed_bytes=100,
+                                 data_dir=tmp_path)
+    assert str(tmp_path / "big.csv") in written._repr_html_()
+    assert "too large to embed" in repr(written)
+
+
+# -- the kernel's environment and one-line errors -------------------------------------------------
+
+def test_kernel_environment_is_set_then_restored(monkeypatch):
+    monkeypatch.setenv("CAPNB_DATA_DIR", "/parent/choice")
+    monkeypatch.delenv("CAPNB_PROGRESS", raising=False)
+    with render._kernel_environment({"CAPNB_DATA_DIR": None, "CAPNB_PROGRESS": "0"}) as started:
+        assert "CAPNB_DATA_DIR" not in os.environ and os.environ["CAPNB_PROGRESS"] == "0"
+        started(notebook=None)  # nbclient's on_notebook_start: the kernel has its copy
+        assert os.environ["CAPNB_DATA_DIR"] == "/parent/choice"
+        assert "CAPNB_PROGRESS" not in os.environ
+        started(notebook=None)
+    with pytest.raises(RuntimeError), render._kernel_environment({"CAPNB_DATA_DIR": "/x"}):
+        raise RuntimeError("kernel failed to start")
+    assert os.environ["CAPNB_DATA_DIR"] == "/parent/choice"
+    assert render._ENVIRONMENT_LOCK.acquire(blocking=False)  # released every time
+    render._ENVIRONMENT_LOCK.release()
+
+
+def test_render_report_gives_the_kernel_its_data_dir_only(tmp_path, monkeypatch):
+    seen = []
+
+    def execute(path, executed, values, **kwargs):
+        seen.append(kwargs["environment"])
+        raise capnb.ReportError("stop here")
+
+    monkeypatch.setattr(render, "_execute", execute)
+    monkeypatch.setenv("CAPNB_DATA_DIR", str(tmp_path / "inherited"))
+    for data_dir in (None, tmp_path / "d"):
+        with pytest.raises(capnb.ReportError):
+            render.render_report("explore", tmp_path / "r.html", data_dir=data_dir)
+    assert seen == [{"CAPNB_DATA_DIR": None}, {"CAPNB_DATA_DIR": str(tmp_path / "d")}]
+
 
 def test_a_failed_cell_summary_names_the_parameter_and_what_it_takes():
     declared = {"timezone": {"help": "IANA timezone the weeks are cut in"}}

@@ -20,12 +20,15 @@ import datetime as dt
 import os
 import re
 import tempfile
+import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from capnb.config import ENV_DATA_DIR
 from capnb.errors import CapnbError, ReportError, ValidationError
+from capnb.reports.files import check_folder as _check_folder
 from capnb.reports.files import check_writable as _check_writable
 from capnb.reports.files import write_atomically as _write_atomically
 from capnb.reports.notebook import SOURCES
@@ -137,6 +140,7 @@ def render_report(
     executed_notebook: str | os.PathLike[str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Run a notebook with papermill and export it as one self-contained HTML file.
 
@@ -161,6 +165,10 @@ def render_report(
     timeout : float, optional
         Seconds allowed per cell (default: no limit; a real cluster at 100 requests a minute
         takes 50 minutes for 5,000 customers).
+    data_dir : path, optional
+        Folder where the notebook's downloads (:func:`capnb.reports.downloads.download`) are
+        also written as CSV and Parquet (created if missing). The kernel gets it as
+        ``CAPNB_DATA_DIR``; without it, the kernel has no ``CAPNB_DATA_DIR`` at all.
 
     Returns
     -------
@@ -173,8 +181,8 @@ def render_report(
         ``summary`` is one line), the kernel died or timed out.
     ValidationError
         Before anything runs: unknown notebook, a file that is not a notebook, an unknown
-        parameter or a value that is not plain data (:func:`plain_value`), an output path that
-        cannot be written.
+        parameter or a value that is not plain data (:func:`plain_value`), an output path or
+        data folder that cannot be written.
     """
     path = find_notebook(notebook)
     declared = notebook_parameters(path)
@@ -192,10 +200,15 @@ def render_report(
     if executed_notebook is not None:
         executed_notebook = Path(executed_notebook).expanduser()
         _check_writable("executed_notebook", executed_notebook)
+    environment: dict[str, str | None] = {ENV_DATA_DIR: None}
+    if data_dir is not None:
+        folder = Path(data_dir).expanduser().resolve()  # the kernel's cwd may differ
+        _check_folder("data_dir", folder)
+        environment[ENV_DATA_DIR] = str(folder)
     with tempfile.TemporaryDirectory(prefix="capnb-report-") as scratch:
         executed = Path(scratch) / path.name
         _execute(path, executed, values, cwd=Path(cwd or Path.cwd()), timeout=timeout,
-                 declared=declared)
+                 environment=environment, declared=declared)
         import nbformat
 
         nb = nbformat.read(executed, as_version=4)
@@ -255,29 +268,52 @@ def _check_parameters(path: Path, values: Mapping[str, Any],
                               f"{', '.join(declared) or 'none'}")
 
 
+_ENVIRONMENT_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
-def _quiet_progress() -> Iterator[None]:
-    # The kernel inherits our environment; its parent is this process (not papermill's CLI),
-    # so capnb.fetch.progress would not recognise a batch run without this.
-    previous = os.environ.get("CAPNB_PROGRESS")
-    os.environ["CAPNB_PROGRESS"] = "0"
+def _kernel_environment(values: Mapping[str, str | None]) -> Iterator[Callable[..., None]]:
+    """Set (``None``: remove) environment variables for the kernel about to start; yield the
+    function that puts them back.
+
+    papermill has no way to give its kernel variables: the kernel copies ``os.environ`` when it
+    starts. So they are set here, and put back as soon as the kernel has started (nbclient's
+    ``on_notebook_start`` hook calls the function) or when the block ends, whichever comes
+    first; a lock keeps reports started at once from threads of one process apart.
+    """
+    _ENVIRONMENT_LOCK.acquire()
+    once = threading.Lock()
+    saved = {name: os.environ.get(name) for name in values}
+
+    def apply(settings: Mapping[str, str | None]) -> None:
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def restore(**_: Any) -> None:
+        if once.acquire(blocking=False):
+            apply(saved)
+            _ENVIRONMENT_LOCK.release()
+
     try:
-        yield
+        apply(values)
+        yield restore
     finally:
-        if previous is None:
-            os.environ.pop("CAPNB_PROGRESS", None)
-        else:
-            os.environ["CAPNB_PROGRESS"] = previous
+        restore()
 
 
 def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path,
-             timeout: float | None,
+             timeout: float | None, environment: Mapping[str, str | None] | None = None,
              declared: Mapping[str, Mapping[str, Any]] | None = None) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    # The kernel's parent is this process (not papermill's CLI), so without CAPNB_PROGRESS=0
+    # capnb.fetch.progress would not recognise a batch run.
     try:
-        with _quiet_progress():
+        with _kernel_environment({"CAPNB_PROGRESS": "0", **(environment or {})}) as started:
             papermill.execute_notebook(str(path), str(executed), parameters=dict(values),
                                        progress_bar=False, log_output=False, cwd=str(cwd),
                                        # One write at the end, not one per cell.
@@ -287,6 +323,7 @@ def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path
                                        # by a note; their saved state would only add
                                        # megabytes (every live figure's data and code).
                                        store_widget_state=False,
+                                       on_notebook_start=started,
                                        # ipykernel 7 warns on stderr about plain-TCP
                                        # loopback sockets on every start; keep real errors.
                                        extra_arguments=["--IPKernelApp.log_level=ERROR"])
