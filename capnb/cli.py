@@ -82,6 +82,8 @@ def _report(args: argparse.Namespace) -> int:
                 note = f"  # {spec['help']}" if spec.get("help") else ""
                 print(printable(f"    {name} = {spec['default']}{note}"))
         return 0
+    if args.notebook is None and isinstance(args.pdf, str) and not args.pdf.endswith(".pdf"):
+        args.notebook, args.pdf = args.pdf, True  # `capnb report --pdf NOTEBOOK`
     if args.notebook is None:
         raise SystemExit("capnb report: error: give a NOTEBOOK (see `capnb report --list`)")
     declared = render.notebook_parameters(args.notebook)
@@ -92,8 +94,10 @@ def _report(args: argparse.Namespace) -> int:
         parameters[name] = _parameter_value(raw, declared.get(name, {}))
     path = render.render_report(args.notebook, args.output, parameters, source=args.source,
                                 show_code=args.show_code, executed_notebook=args.save_notebook,
-                                timeout=args.timeout, data_dir=args.data_dir)
+                                timeout=args.timeout, data_dir=args.data_dir, pdf=args.pdf)
     print(path)
+    if args.pdf:
+        print(path.with_suffix(".pdf") if args.pdf is True else Path(args.pdf).expanduser())
     return 0
 
 
@@ -182,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds allowed per cell (default: none)")
     report.add_argument("--data-dir", metavar="DIR",
                         help="also write the report's downloads there as CSV and Parquet")
+    report.add_argument("--pdf", nargs="?", const=True, default=None, metavar="OUT.pdf",
+                        help="also print the report to PDF (A4) with headless Chromium "
+                             "(default path: the report's with .pdf; needs capnb[pdf])")
     report.add_argument("--list", action="store_true",
                         help="list the notebooks and their parameters")
     report.set_defaults(run=_report)

@@ -200,7 +200,7 @@ def test_other_failures_are_one_line(monkeypatch, capsys, error, code, message):
             cli.main(["-v", "report", "promotion_overview"])
 
 
-# -- issue 14: a failed cell is one line; --data-dir ----------------------------------------
+# -- issue 14: a failed cell is one line; --data-dir; --pdf -----------------------------------
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "value", "expected"), [
@@ -292,3 +292,47 @@ def test_a_data_dir_that_cannot_be_written_is_refused_before_running(tmp_path, c
                        "--data-dir", str(target))
         assert err.startswith(f"capnb: error: data_dir: cannot write into {target}: "), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_pdf_that_cannot_be_written_is_refused_before_running(tmp_path, capsys, never_run):
+    err = _refused(capsys, "report", "explore", "-o", str(tmp_path / "r.html"),
+                   "--pdf", str(tmp_path))
+    assert "pdf: cannot write" in err and "it is a directory" in err
+
+
+def test_without_chromium_the_html_is_written_and_the_pdf_refused(tmp_path, capsys,
+                                                                  monkeypatch):
+    def execute(path, executed, *args, **kwargs):
+        executed.write_bytes(path.read_bytes())
+
+    monkeypatch.setattr(render, "_execute", execute)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("CAPNB_CHROMIUM", raising=False)
+    err = _refused(capsys, "report", "explore", "-o", str(tmp_path / "r.html"), "--pdf")
+    assert "a PDF needs Chromium" in err and "apt-get install chromium" in err
+    assert f"(the HTML report is {tmp_path / 'r.html'})" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+    monkeypatch.setenv("CAPNB_CHROMIUM", str(tmp_path / "no-such-chrome"))
+    err = _refused(capsys, "report", "explore", "-o", str(tmp_path / "r.html"), "--pdf")
+    assert "CAPNB_CHROMIUM=" in err and "is not an executable" in err
+
+
+@pytest.mark.parametrize(("argv", "notebook", "pdf"), [
+    (["--pdf", "explore"], "explore", True),
+    (["explore", "--pdf"], "explore", True),
+    (["explore", "--pdf", "out.pdf"], "explore", "out.pdf"),
+    (["explore"], "explore", None),
+])
+def test_pdf_option_forms(monkeypatch, capsys, argv, notebook, pdf):
+    calls = []
+
+    def render_report(name, output, parameters, **kwargs):
+        calls.append((name, kwargs["pdf"], kwargs["data_dir"]))
+        return Path("reports/explore.html")
+
+    monkeypatch.setattr(render, "render_report", render_report)
+    assert cli.main(["report", *argv]) == 0
+    assert calls == [(notebook, pdf, None)]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == ["reports/explore.html"] + (
+        [] if pdf is None else ["reports/explore.pdf" if pdf is True else pdf])

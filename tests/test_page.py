@@ -1,7 +1,12 @@
 """The page around a report's outputs (issue 14): heading anchors, the table of contents, the title,
-and the screen and print CSS and script (:mod:`capnb.reports.page`), on small pages and on the
-exported promotion_overview; downloads (:mod:`capnb.reports.downloads`); the kernel's environment
-and the one-line summary of a failed cell (:mod:`capnb.reports.render`)."""
+screen and print CSS (:mod:`capnb.reports.page`); downloads (:mod:`capnb.reports.downloads`);
+the kernel's environment and one-line cell errors (:mod:`capnb.reports.render`); and, in a real
+browser, tables and charts that fit the screen and the printed page, and the PDF of
+promotion_overview (:mod:`capnb.reports.pdf`), rasterised with pypdfium2.
+
+The browser tests skip locally without chromium, playwright or pypdfium2, and fail in CI
+(``CI`` set), like ``tests/test_browser.py``.
+"""
 
 from __future__ import annotations
 
@@ -335,3 +340,132 @@ def test_a_failed_cell_summary_names_the_parameter_and_what_it_takes():
         "promotion_overview.ipynb: cell 5 failed: PromotionNotFound: Promotion not found")
     assert render._summary(path, 5, "KeyError", "'timezone: x'", declared).endswith(
         "KeyError: 'timezone: x' (capnb -v report ... shows the cell and its traceback)")
+
+
+# -- a real browser: what fits the screen and the page; the PDF -----------------------------------
+
+def _needs(*modules: str) -> None:
+    from capnb.reports.pdf import find_chromium
+
+    missing = []
+    try:
+        find_chromium()
+    except capnb.ReportError:
+        missing.append("Debian's chromium (apt-get install chromium)")
+    for module in modules:
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(f"the {module} Python package (pip install -e '.[dev]')")
+    if missing:
+        message = f"needs {' and '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}: CI must run it")
+        pytest.skip(message)
+
+
+_CHARTS_DRAWN = """() => [...document.querySelectorAll('.plotly-graph-div')]
+    .every(div => div.querySelector('svg.main-svg'))"""
+_OVERFLOWS = """() => {
+  const main = document.querySelector('main').getBoundingClientRect();
+  const tables = [...document.querySelectorAll('table')].filter(t => t.offsetParent)
+    .filter(t => t.getBoundingClientRect().right > main.right + 1
+                 || t.scrollWidth > t.parentElement.clientWidth + 1);
+  return {tables: tables.length, page: document.documentElement.scrollWidth - innerWidth,
+          charts: [...document.querySelectorAll('.js-plotly-plot')]
+            .map(d => [d.querySelector('svg.main-svg').width.baseVal.value,
+                       d.parentElement.getBoundingClientRect().width])};
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_tables_and_charts_fit_the_screen_and_the_printed_page():
+    _needs("playwright")
+    from playwright.sync_api import sync_playwright
+
+    from capnb.reports.pdf import CHROMIUM_ARGS, find_chromium
+
+    path = rendered("promotion_overview").html
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(),
+                                             args=list(CHROMIUM_ARGS))
+        try:
+            view = browser.new_page(viewport={"width": 1280, "height": 900})
+            view.goto(path.as_uri(), wait_until="load")
+            view.wait_for_function(_CHARTS_DRAWN)
+            screen = view.evaluate(_OVERFLOWS)
+            assert view.evaluate("document.querySelector('main').clientWidth") <= 1200
+            # A4 less 12 mm margins, at 96 CSS pixels an inch: the printed page's width.
+            view.set_viewport_size({"width": 703, "height": 1031})
+            view.emulate_media(media="print")
+            view.evaluate("() => window.capnbPrint.before()")
+            printed = view.evaluate(_OVERFLOWS)
+            hidden = view.evaluate("""() => [...document.querySelectorAll(
+                'a.capnb-top')].map(a => getComputedStyle(a).display)""")
+            breaks = view.evaluate("""() => [...document.querySelectorAll('h2.capnb-section')]
+                .map(h => getComputedStyle(h).breakBefore)""")
+            view.emulate_media(media="screen")
+            view.set_viewport_size({"width": 1280, "height": 900})
+            view.evaluate("() => window.capnbPrint.after()")
+            after = view.evaluate(_OVERFLOWS)
+        finally:
+            browser.close()
+    assert screen["tables"] == 0 and screen["page"] <= 0
+    assert printed["tables"] == 0 and printed["page"] <= 0
+    assert len(printed["charts"]) >= 6
+    for width, room in printed["charts"]:
+        assert width == page.PRINT_WIDTH_PX and width <= room + 1, (width, room)
+    for width, room in after["charts"]:  # back to the window's width after printing
+        assert width > page.PRINT_WIDTH_PX and width <= room + 1
+    assert hidden == ["none"] and breaks and set(breaks) == {"page"}
+
+
+def _colour_fraction(pixels: np.ndarray) -> float:
+    """Share of clearly coloured pixels (chart marks; text and table stripes are grey)."""
+    rgb = pixels[:, :, :3].astype(int)
+    return float(((rgb.max(axis=2) - rgb.min(axis=2)) > 60).mean())
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_promotion_overview_prints_to_a_pdf_with_its_charts(tmp_path):
+    _needs("playwright", "pypdfium2")
+    import pypdfium2
+
+    from capnb.reports.pdf import print_pdf
+
+    html = rendered("promotion_overview").html
+    data = print_pdf(html)
+    assert data.startswith(b"%PDF-")
+    document = pypdfium2.PdfDocument(data)
+    pages = len(document)
+    assert 3 <= pages <= 30, pages
+    texts = [document[i].get_textpage().get_text_range() for i in range(pages)]
+    assert "Contents" in texts[0] and "Limit utilisation" in texts[0]
+    width, height = document[0].get_size()
+    assert abs(width - 595) < 2 and abs(height - 842) < 2  # A4 in points
+    chart_title = re.compile(r"—\s*Enrol & Earn Stars \(1133601377\)")  # "<what> — <promotion>"
+    with_charts = [i for i, text in enumerate(texts) if chart_title.search(text)]
+    assert len(with_charts) >= 3, texts
+    for index in with_charts:
+        pixels = document[index].render(scale=0.5).to_numpy()
+        ink = float((pixels[:, :, :3].min(axis=2) < 200).mean())
+        assert ink > 0.02, (index, ink)  # not blank
+        assert _colour_fraction(pixels) > 0.01, index  # the charts' marks are drawn
+    # Charts drawn at the printed width, not clipped: the timeline's right-hand axis titles (at
+    # the charts' right edge) are on the page, inside the 12 mm margin.
+    right = width - 12 / 25.4 * 72
+    edges = [_right_edge(document[i], "Cumulative share") for i in range(pages)]
+    found = [x for page_edges in edges for x in page_edges]
+    assert len(found) >= 3 and all(width * 0.75 < x <= right + 1 for x in found), (found, right)
+
+
+def _right_edge(pdf_page, text: str) -> list[float]:
+    """The right edge (points) of every occurrence of ``text`` on ``pdf_page``."""
+    textpage = pdf_page.get_textpage()
+    searcher, edges = textpage.search(text, match_case=True), []
+    while hit := searcher.get_next():
+        start, count = hit
+        edges.append(max(textpage.get_charbox(start + k)[2] for k in range(count)))
+    return edges

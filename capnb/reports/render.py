@@ -5,7 +5,9 @@ self-contained HTML file** (plotly.js inlined once, no MathJax, require.js, merm
 widget-manager CDN reference), written atomically; a failing cell raises :class:`ReportError`
 naming the cell, and no report is left behind. The notebook, the parameter values (plain data
 only: papermill writes them into code) and the output paths are checked before a kernel starts.
-What the notebooks themselves call is in :mod:`capnb.reports.notebook`.
+What the notebooks themselves call is in :mod:`capnb.reports.notebook` (and
+:mod:`capnb.reports.downloads`, whose files go to ``data_dir``); the page around the outputs is
+:mod:`capnb.reports.page`, the PDF :mod:`capnb.reports.pdf`.
 
 Untrusted text from the API only reaches HTML through :func:`html.escape`, pandas' escaping
 ``to_html`` or plotly's JSON (which escapes ``<``, ``>`` and ``/``). Credentials never do: they
@@ -141,6 +143,7 @@ def render_report(
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
     data_dir: str | os.PathLike[str] | None = None,
+    pdf: bool | str | os.PathLike[str] | None = None,
 ) -> Path:
     """Run a notebook with papermill and export it as one self-contained HTML file.
 
@@ -169,6 +172,10 @@ def render_report(
         Folder where the notebook's downloads (:func:`capnb.reports.downloads.download`) are
         also written as CSV and Parquet (created if missing). The kernel gets it as
         ``CAPNB_DATA_DIR``; without it, the kernel has no ``CAPNB_DATA_DIR`` at all.
+    pdf : bool or path, optional
+        Also print the report to PDF (A4) with headless Chromium
+        (:func:`capnb.reports.pdf.print_pdf`): ``True`` for the HTML path with ``.pdf``, or a
+        path. The HTML is written first; a PDF that cannot be made raises :class:`ReportError`.
 
     Returns
     -------
@@ -178,7 +185,7 @@ def render_report(
     ------
     ReportError
         A cell failed (its index, code and error are attributes and in the message; its
-        ``summary`` is one line), the kernel died or timed out.
+        ``summary`` is one line), the kernel died or timed out, or the PDF failed.
     ValidationError
         Before anything runs: unknown notebook, a file that is not a notebook, an unknown
         parameter or a value that is not plain data (:func:`plain_value`), an output path or
@@ -200,6 +207,10 @@ def render_report(
     if executed_notebook is not None:
         executed_notebook = Path(executed_notebook).expanduser()
         _check_writable("executed_notebook", executed_notebook)
+    pdf_path = None if pdf is None or pdf is False else (
+        output.with_suffix(".pdf") if pdf is True else Path(pdf).expanduser())
+    if pdf_path is not None:
+        _check_writable("pdf", pdf_path)
     environment: dict[str, str | None] = {ENV_DATA_DIR: None}
     if data_dir is not None:
         folder = Path(data_dir).expanduser().resolve()  # the kernel's cwd may differ
@@ -220,7 +231,21 @@ def render_report(
         except OSError as exc:
             raise ReportError(f"{path.name}: ran, but the report could not be written: {exc}",
                               notebook=path) from exc
+    if pdf_path is not None:
+        _print_pdf(output, pdf_path)
     return output
+
+
+def _print_pdf(html: Path, target: Path) -> None:
+    from capnb.reports.pdf import print_pdf
+
+    try:
+        _write_atomically(target, print_pdf(html))
+    except ReportError as exc:
+        raise ReportError(f"{exc} (the HTML report is {html})") from None
+    except OSError as exc:
+        raise ReportError(f"the HTML report is {html}, but the PDF could not be written: "
+                          f"{exc}") from exc
 
 
 def plain_value(name: str, value: Any, *, iso_dates: bool = False) -> Any:
