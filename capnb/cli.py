@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from capnb._version import __version__
-from capnb.errors import CapnbError, printable
+from capnb.errors import CapnbError, ReportError, printable
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -82,6 +82,8 @@ def _report(args: argparse.Namespace) -> int:
                 note = f"  # {spec['help']}" if spec.get("help") else ""
                 print(printable(f"    {name} = {spec['default']}{note}"))
         return 0
+    if args.notebook is None and isinstance(args.pdf, str) and not args.pdf.endswith(".pdf"):
+        args.notebook, args.pdf = args.pdf, True  # `capnb report --pdf NOTEBOOK`
     if args.notebook is None:
         raise SystemExit("capnb report: error: give a NOTEBOOK (see `capnb report --list`)")
     declared = render.notebook_parameters(args.notebook)
@@ -92,8 +94,10 @@ def _report(args: argparse.Namespace) -> int:
         parameters[name] = _parameter_value(raw, declared.get(name, {}))
     path = render.render_report(args.notebook, args.output, parameters, source=args.source,
                                 show_code=args.show_code, executed_notebook=args.save_notebook,
-                                timeout=args.timeout)
+                                timeout=args.timeout, data_dir=args.data_dir, pdf=args.pdf)
     print(path)
+    if args.pdf:
+        print(path.with_suffix(".pdf") if args.pdf is True else Path(args.pdf).expanduser())
     return 0
 
 
@@ -180,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also save the executed notebook")
     report.add_argument("--timeout", type=float, default=None,
                         help="seconds allowed per cell (default: none)")
+    report.add_argument("--data-dir", metavar="DIR",
+                        help="also write the report's downloads there as CSV and Parquet")
+    report.add_argument("--pdf", nargs="?", const=True, default=None, metavar="OUT.pdf",
+                        help="also print the report to PDF (A4) with headless Chromium "
+                             "(default path: the report's with .pdf; needs capnb[pdf])")
     report.add_argument("--list", action="store_true",
                         help="list the notebooks and their parameters")
     report.set_defaults(run=_report)
@@ -222,8 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _log_to_stderr(verbose=args.verbose):
             return args.run(args)
     except CapnbError as exc:
-        # Messages quote API text: no escape sequence reaches the terminal.
-        print(printable(f"capnb: error: {exc}"), file=sys.stderr)
+        # A failed cell is one line (its code and traceback with -v). Messages quote API text:
+        # no escape sequence reaches the terminal.
+        short = isinstance(exc, ReportError) and not args.verbose
+        print(printable(f"capnb: error: {exc.summary if short else exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("capnb: interrupted", file=sys.stderr)

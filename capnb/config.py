@@ -3,7 +3,8 @@
 The connection settings are the ``CAPILLARY_*`` variables (:data:`ENV_VARIABLES`), read from
 ``os.environ`` or a given mapping by :func:`settings_from_env` and nowhere else.
 (``CAPNB_PROGRESS`` and ``CI``, which decide whether progress bars show, are read by
-:mod:`capnb.fetch.progress`.)
+:mod:`capnb.fetch.progress`.) The report settings ``CAPNB_DATA_DIR`` and ``CAPNB_CHROMIUM`` are
+read by :func:`report_setting`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ ENV_PASSWORD = "CAPILLARY_PASSWORD"
 ENV_PASSWORD_MD5 = "CAPILLARY_PASSWORD_MD5"
 ENV_CLIENT_KEY = "CAPILLARY_CLIENT_KEY"
 ENV_CLIENT_SECRET = "CAPILLARY_CLIENT_SECRET"
+ENV_DATA_DIR = "CAPNB_DATA_DIR"
+"""Folder where a report's downloads (``capnb.reports.downloads.download``) are also written as
+CSV and Parquet; ``capnb report --data-dir`` sets it for the kernel only."""
+ENV_CHROMIUM = "CAPNB_CHROMIUM"
+"""The Chromium (or Chrome) executable ``capnb report --pdf`` prints with; default the
+``chromium`` or ``chromium-browser`` found on ``PATH``."""
 ENV_VARIABLES = (ENV_HOST, ENV_TILL_ID, ENV_PASSWORD, ENV_PASSWORD_MD5, ENV_CLIENT_KEY,
                  ENV_CLIENT_SECRET)
 
@@ -177,3 +184,12 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> EnvSettings:
         client_key=values[ENV_CLIENT_KEY],
         client_secret=values[ENV_CLIENT_SECRET],
     )
+
+
+def report_setting(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The value of a report setting variable (:data:`ENV_DATA_DIR`, :data:`ENV_CHROMIUM`) in
+    ``environ`` (default ``os.environ``), stripped; None when it is unset or blank."""
+    if name not in (ENV_DATA_DIR, ENV_CHROMIUM):
+        raise ValueError(f"{name!r} is not a capnb report setting")
+    value = (os.environ if environ is None else environ).get(name, "").strip()
+    return value or None

@@ -87,13 +87,16 @@ class ReportError(CapnbError):
 
     Attributes: ``notebook`` (path), ``cell_index`` (0-based, None when not cell-related),
     ``exec_count``, ``source`` (the failing cell's code), ``ename``, ``evalue``, ``traceback``
-    (plain text, no colour codes).
+    (plain text, no colour codes), ``summary`` (one line saying what failed and what to do,
+    without the cell's code: what ``capnb report`` prints unless ``-v``; the message when no
+    shorter form is known).
     """
 
     def __init__(self, message: str, *, notebook: str | os.PathLike[str] | None = None,
                  cell_index: int | None = None, exec_count: int | None = None,
                  source: str = "", ename: str = "", evalue: str = "",
-                 traceback: str = "") -> None:
+                 traceback: str = "", summary: str = "") -> None:
+        self.summary = summary or message
         self.notebook = notebook
         self.cell_index = cell_index
         self.exec_count = exec_count

@@ -198,3 +198,141 @@ def test_other_failures_are_one_line(monkeypatch, capsys, error, code, message):
     if code == 1:
         with pytest.raises(RuntimeError):
             cli.main(["-v", "report", "promotion_overview"])
+
+
+# -- issue 14: a failed cell is one line; --data-dir; --pdf -----------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("customers", "abc", "parameter customers: no file at abc (expected: sandbox: how many "
+     "customers; or a CSV/Parquet file with a customer_id column)"),
+    ("timezone", "Mars/Olympus", "parameter timezone: unknown timezone 'Mars/Olympus'; use an "
+     "IANA name such as 'UTC' or 'Asia/Kolkata' (expected: IANA timezone"),
+    ("promotion_id", "12x", "parameter promotion_id: must be a positive integer id, got '12x' "
+     "(expected: promotion to analyse)"),
+])
+def test_a_bad_parameter_value_is_one_line_naming_it(tmp_path, capsys, name, value, expected):
+    err = _refused(capsys, "report", "promotion_overview", "-o", str(tmp_path / "r.html"),
+                   "-p", "store", "", "-p", name, value)
+    assert err.startswith(f"capnb: error: promotion_overview: {expected}"), err
+    assert "open_source" not in err and "cell" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_verbose_shows_the_failing_cell(tmp_path, capsys):
+    code = cli.main(["-v", "report", "promotion_overview", "-o", str(tmp_path / "r.html"),
+                     "-p", "store", "", "-p", "customers", "abc"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert "capnb: error: promotion_overview.ipynb: cell 2 (In [3]) failed:\n" in err
+    assert "    src = notebook.open_source(source, customers, store=store)\n" in err
+    assert err.endswith("ValidationError: customers: no file at abc\n")
+
+
+def _downloads_notebook(path: Path) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    parameters = nbformat.v4.new_code_cell("rows = 3  # how many customers")
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Downloads"), parameters,
+                nbformat.v4.new_markdown_cell("## Customers at a cap"),
+                nbformat.v4.new_code_cell(
+                    "import pandas as pd\nfrom capnb.reports import downloads\n"
+                    "frame = pd.DataFrame({'customer_id': range(rows), 'note': ['=1+1'] * rows})\n"
+                    "display(downloads.download(frame, 'at_cap_customers', 'All customers'))")]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_data_dir_gets_the_notebooks_downloads(tmp_path, capsys, monkeypatch):
+    import base64
+    import contextlib
+    import os
+
+    import pandas as pd
+
+    notebook = _downloads_notebook(tmp_path / "downloads.ipynb")
+    inherited, data, html = tmp_path / "inherited", tmp_path / "data" / "new", tmp_path / "r.html"
+    monkeypatch.setenv("CAPNB_DATA_DIR", str(inherited))
+    hooks, original = [], render._kernel_environment
+
+    @contextlib.contextmanager
+    def recording(values):
+        with original(values) as restore:
+            def started(**kwargs):
+                hooks.append(sorted(kwargs))
+                restore(**kwargs)
+
+            yield started
+
+    monkeypatch.setattr(render, "_kernel_environment", recording)
+    assert cli.main(["report", str(notebook), "-o", str(html), "--data-dir", str(data),
+                     "-p", "rows", "1200"]) == 0
+    assert capsys.readouterr().out == f"{html}\n"
+    csv, parquet = data / "at_cap_customers.csv", data / "at_cap_customers.parquet"
+    assert sorted(data.iterdir()) == [csv, parquet]
+    assert len(pd.read_parquet(parquet)) == 1200
+    assert csv.read_bytes().decode("utf-8-sig").splitlines()[1] == "0,'=1+1"
+    assert base64.b64encode(csv.read_bytes()).decode() in html.read_text()
+    assert hooks == [["notebook"]]  # our variables were put back once the kernel had started
+    assert os.environ["CAPNB_DATA_DIR"] == str(inherited) and not inherited.exists()
+
+
+def test_a_data_dir_that_cannot_be_written_is_refused_before_running(tmp_path, capsys,
+                                                                     never_run):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for target in (blocker, blocker / "sub"):
+        err = _refused(capsys, "report", "promotion_overview", "-o", str(tmp_path / "r.html"),
+                       "--data-dir", str(target))
+        assert err.startswith(f"capnb: error: data_dir: cannot write into {target}: "), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_pdf_that_cannot_be_written_is_refused_before_running(tmp_path, capsys, never_run):
+    err = _refused(capsys, "report", "explore", "-o", str(tmp_path / "r.html"),
+                   "--pdf", str(tmp_path))
+    assert "pdf: cannot write" in err and "it is a directory" in err
+
+
+def test_without_chromium_the_html_is_written_and_the_pdf_refused(tmp_path, capsys,
+                                                                  monkeypatch):
+    def execute(path, executed, *args, **kwargs):
+        executed.write_bytes(path.read_bytes())
+
+    monkeypatch.setattr(render, "_execute", execute)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("CAPNB_CHROMIUM", raising=False)
+    err = _refused(capsys, "report", "explore", "-o", str(tmp_path / "r.html"), "--pdf")
+    assert "a PDF needs Chromium" in err and "apt-get install chromium" in err
+    assert f"(the HTML report is {tmp_path / 'r.html'})" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+    monkeypatch.setenv("CAPNB_CHROMIUM", str(tmp_path / "no-such-chrome"))
+    err = _refused(capsys, "report", "explore", "-o", str(tmp_path / "r.html"), "--pdf")
+    assert "CAPNB_CHROMIUM=" in err and "is not an executable" in err
+
+
+@pytest.mark.parametrize(("argv", "notebook", "pdf"), [
+    (["--pdf", "explore"], "explore", True),
+    (["explore", "--pdf"], "explore", True),
+    (["explore", "--pdf", "out.pdf"], "explore", "out.pdf"),
+    (["explore"], "explore", None),
+])
+def test_pdf_option_forms(monkeypatch, capsys, argv, notebook, pdf):
+    calls = []
+
+    def render_report(name, output, parameters, **kwargs):
+        calls.append((name, kwargs["pdf"], kwargs["data_dir"]))
+        return Path("reports/explore.html")
+
+    monkeypatch.setattr(render, "render_report", render_report)
+    assert cli.main(["report", *argv]) == 0
+    assert calls == [(notebook, pdf, None)]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == ["reports/explore.html"] + (
+        [] if pdf is None else ["reports/explore.pdf" if pdf is True else pdf])

@@ -5,7 +5,9 @@ self-contained HTML file** (plotly.js inlined once, no MathJax, require.js, merm
 widget-manager CDN reference), written atomically; a failing cell raises :class:`ReportError`
 naming the cell, and no report is left behind. The notebook, the parameter values (plain data
 only: papermill writes them into code) and the output paths are checked before a kernel starts.
-What the notebooks themselves call is in :mod:`capnb.reports.notebook`.
+What the notebooks themselves call is in :mod:`capnb.reports.notebook` (and
+:mod:`capnb.reports.downloads`, whose files go to ``data_dir``); the page around the outputs is
+:mod:`capnb.reports.page`, the PDF :mod:`capnb.reports.pdf`.
 
 Untrusted text from the API only reaches HTML through :func:`html.escape`, pandas' escaping
 ``to_html`` or plotly's JSON (which escapes ``<``, ``>`` and ``/``). Credentials never do: they
@@ -20,13 +22,19 @@ import datetime as dt
 import os
 import re
 import tempfile
+import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from capnb.config import ENV_DATA_DIR
 from capnb.errors import CapnbError, ReportError, ValidationError
+from capnb.reports.files import check_folder as _check_folder
+from capnb.reports.files import check_writable as _check_writable
+from capnb.reports.files import write_atomically as _write_atomically
 from capnb.reports.notebook import SOURCES
+from capnb.reports.page import finish_page
 
 __all__ = [
     "ReportError",
@@ -134,6 +142,8 @@ def render_report(
     executed_notebook: str | os.PathLike[str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    pdf: bool | str | os.PathLike[str] | None = None,
 ) -> Path:
     """Run a notebook with papermill and export it as one self-contained HTML file.
 
@@ -158,6 +168,14 @@ def render_report(
     timeout : float, optional
         Seconds allowed per cell (default: no limit; a real cluster at 100 requests a minute
         takes 50 minutes for 5,000 customers).
+    data_dir : path, optional
+        Folder where the notebook's downloads (:func:`capnb.reports.downloads.download`) are
+        also written as CSV and Parquet (created if missing). The kernel gets it as
+        ``CAPNB_DATA_DIR``; without it, the kernel has no ``CAPNB_DATA_DIR`` at all.
+    pdf : bool or path, optional
+        Also print the report to PDF (A4) with headless Chromium
+        (:func:`capnb.reports.pdf.print_pdf`): ``True`` for the HTML path with ``.pdf``, or a
+        path. The HTML is written first; a PDF that cannot be made raises :class:`ReportError`.
 
     Returns
     -------
@@ -166,12 +184,12 @@ def render_report(
     Raises
     ------
     ReportError
-        A cell failed (its index, code and error are attributes and in the message), the
-        kernel died or timed out.
+        A cell failed (its index, code and error are attributes and in the message; its
+        ``summary`` is one line), the kernel died or timed out, or the PDF failed.
     ValidationError
         Before anything runs: unknown notebook, a file that is not a notebook, an unknown
-        parameter or a value that is not plain data (:func:`plain_value`), an output path that
-        cannot be written.
+        parameter or a value that is not plain data (:func:`plain_value`), an output path or
+        data folder that cannot be written.
     """
     path = find_notebook(notebook)
     declared = notebook_parameters(path)
@@ -189,9 +207,19 @@ def render_report(
     if executed_notebook is not None:
         executed_notebook = Path(executed_notebook).expanduser()
         _check_writable("executed_notebook", executed_notebook)
+    pdf_path = None if pdf is None or pdf is False else (
+        output.with_suffix(".pdf") if pdf is True else Path(pdf).expanduser())
+    if pdf_path is not None:
+        _check_writable("pdf", pdf_path)
+    environment: dict[str, str | None] = {ENV_DATA_DIR: None}
+    if data_dir is not None:
+        folder = Path(data_dir).expanduser().resolve()  # the kernel's cwd may differ
+        _check_folder("data_dir", folder)
+        environment[ENV_DATA_DIR] = str(folder)
     with tempfile.TemporaryDirectory(prefix="capnb-report-") as scratch:
         executed = Path(scratch) / path.name
-        _execute(path, executed, values, cwd=Path(cwd or Path.cwd()), timeout=timeout)
+        _execute(path, executed, values, cwd=Path(cwd or Path.cwd()), timeout=timeout,
+                 environment=environment, declared=declared)
         import nbformat
 
         nb = nbformat.read(executed, as_version=4)
@@ -203,32 +231,21 @@ def render_report(
         except OSError as exc:
             raise ReportError(f"{path.name}: ran, but the report could not be written: {exc}",
                               notebook=path) from exc
+    if pdf_path is not None:
+        _print_pdf(output, pdf_path)
     return output
 
 
-def _check_writable(name: str, target: Path) -> None:
-    """Refuse, before anything runs, a path that cannot be written: a directory, one under a
-    file, or one in a folder that refuses a new file."""
-    folder = target.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    problem = ""
-    if target.is_dir():
-        problem = "it is a directory"
-    elif not folder.is_dir():
-        problem = f"{folder} is not a directory"
-    elif folder == target.parent:
-        try:  # the real test (permissions, read-only file systems, root squash)
-            handle, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                             dir=folder)
-            os.close(handle)
-            os.unlink(probe)
-        except OSError as exc:
-            problem = exc.strerror or str(exc)
-    elif not os.access(folder, os.W_OK | os.X_OK):
-        problem = f"{folder} is not writable"
-    if problem:
-        raise ValidationError(name, f"cannot write {target}: {problem}")
+def _print_pdf(html: Path, target: Path) -> None:
+    from capnb.reports.pdf import print_pdf
+
+    try:
+        _write_atomically(target, print_pdf(html))
+    except ReportError as exc:
+        raise ReportError(f"{exc} (the HTML report is {html})") from None
+    except OSError as exc:
+        raise ReportError(f"the HTML report is {html}, but the PDF could not be written: "
+                          f"{exc}") from exc
 
 
 def plain_value(name: str, value: Any, *, iso_dates: bool = False) -> Any:
@@ -276,28 +293,52 @@ def _check_parameters(path: Path, values: Mapping[str, Any],
                               f"{', '.join(declared) or 'none'}")
 
 
+_ENVIRONMENT_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
-def _quiet_progress() -> Iterator[None]:
-    # The kernel inherits our environment; its parent is this process (not papermill's CLI),
-    # so capnb.fetch.progress would not recognise a batch run without this.
-    previous = os.environ.get("CAPNB_PROGRESS")
-    os.environ["CAPNB_PROGRESS"] = "0"
+def _kernel_environment(values: Mapping[str, str | None]) -> Iterator[Callable[..., None]]:
+    """Set (``None``: remove) environment variables for the kernel about to start; yield the
+    function that puts them back.
+
+    papermill has no way to give its kernel variables: the kernel copies ``os.environ`` when it
+    starts. So they are set here, and put back as soon as the kernel has started (nbclient's
+    ``on_notebook_start`` hook calls the function) or when the block ends, whichever comes
+    first; a lock keeps reports started at once from threads of one process apart.
+    """
+    _ENVIRONMENT_LOCK.acquire()
+    once = threading.Lock()
+    saved = {name: os.environ.get(name) for name in values}
+
+    def apply(settings: Mapping[str, str | None]) -> None:
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def restore(**_: Any) -> None:
+        if once.acquire(blocking=False):
+            apply(saved)
+            _ENVIRONMENT_LOCK.release()
+
     try:
-        yield
+        apply(values)
+        yield restore
     finally:
-        if previous is None:
-            os.environ.pop("CAPNB_PROGRESS", None)
-        else:
-            os.environ["CAPNB_PROGRESS"] = previous
+        restore()
 
 
 def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path,
-             timeout: float | None) -> None:
+             timeout: float | None, environment: Mapping[str, str | None] | None = None,
+             declared: Mapping[str, Mapping[str, Any]] | None = None) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    # The kernel's parent is this process (not papermill's CLI), so without CAPNB_PROGRESS=0
+    # capnb.fetch.progress would not recognise a batch run.
     try:
-        with _quiet_progress():
+        with _kernel_environment({"CAPNB_PROGRESS": "0", **(environment or {})}) as started:
             papermill.execute_notebook(str(path), str(executed), parameters=dict(values),
                                        progress_bar=False, log_output=False, cwd=str(cwd),
                                        # One write at the end, not one per cell.
@@ -307,6 +348,7 @@ def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path
                                        # by a note; their saved state would only add
                                        # megabytes (every live figure's data and code).
                                        store_widget_state=False,
+                                       on_notebook_start=started,
                                        # ipykernel 7 warns on stderr about plain-TCP
                                        # loopback sockets on every start; keep real errors.
                                        extra_arguments=["--IPKernelApp.log_level=ERROR"])
@@ -319,11 +361,28 @@ def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path
         raise ReportError(f"{path.name}: cell {index} (In [{exc.exec_count}]) failed:\n"
                           f"{code}\n{short}{detail}", notebook=path, cell_index=index,
                           exec_count=exc.exec_count, source=exc.source or "", ename=exc.ename,
-                          evalue=exc.evalue, traceback=traceback) from None
+                          evalue=exc.evalue, traceback=traceback,
+                          summary=_summary(path, index, exc.ename, exc.evalue,
+                                           declared or {})) from None
     except (RuntimeError, TimeoutError, OSError) as exc:
         # nbclient's DeadKernelError and CellTimeoutError derive from RuntimeError/TimeoutError.
         raise ReportError(f"{path.name}: the kernel failed: {type(exc).__name__}: {exc}",
                           notebook=path) from exc
+
+
+def _summary(path: Path, index: int, ename: str, evalue: str,
+             declared: Mapping[str, Mapping[str, Any]]) -> str:
+    """One line for a failed cell: a capnb error about a parameter names it, says what is wrong
+    and what the parameter takes (its help); any other error names the cell and the error."""
+    message = " ".join(str(evalue).split())
+    name, _, reason = message.partition(": ")
+    if _is_capnb_error(ename) and name in declared and reason:
+        takes = str(declared[name].get("help") or "")
+        return (f"{path.stem}: parameter {name}: {reason}"
+                + (f" (expected: {takes})" if takes else ""))
+    hint = ("" if _is_capnb_error(ename)
+            else " (capnb -v report ... shows the cell and its traceback)")
+    return f"{path.name}: cell {index} failed: {ename}: {message}{hint}"
 
 
 def _cell_index(path: Path, source: str, executed_index: int) -> int:
@@ -342,23 +401,6 @@ def _is_capnb_error(name: str) -> bool:
 
     return isinstance(getattr(capnb, name, None), type) and issubclass(getattr(capnb, name),
                                                                         CapnbError)
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                         dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; a report is for sharing
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 # -- HTML ----------------------------------------------------------------------------------------
@@ -391,7 +433,9 @@ def export_html(nb: Any, *, title: str, show_code: bool = False) -> str:
 
     plotly figures (stored as plotly JSON) become interactive charts sharing one inlined
     plotly.js; widget views, which cannot work offline, become a short note (outputs they
-    produced as ordinary display data are kept); papermill's error banners are dropped.
+    produced as ordinary display data are kept); papermill's error banners are dropped. The
+    page gets heading anchors, a table of contents, the report's title and screen and print
+    styles (:func:`capnb.reports.page.finish_page`).
     """
     import jinja2
     from nbconvert import HTMLExporter
@@ -416,7 +460,7 @@ def export_html(nb: Any, *, title: str, show_code: bool = False) -> str:
         # A literal "</script>" inside the bundle would end the element; escape it if present.
         resources["capnb_plotlyjs"] = get_plotlyjs().replace("</script", "<\\/script")
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
+    return finish_page(body)
 
 
 def _prepare_outputs(nb: Any) -> int:
