@@ -6,6 +6,8 @@ Shared values and helpers live in plain modules beside this one (``sandbox_ids``
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 from collections.abc import Iterator
 
@@ -13,6 +15,8 @@ import pytest
 
 from capnb.config import ENV_VARIABLES
 from tests.scripted import ScriptedServer
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +54,33 @@ def default_sigint():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium, or ``CAPNB_CHROMIUM``."""
+    return (os.environ.get("CAPNB_CHROMIUM") or shutil.which("chromium")
+            or shutil.which("chromium-browser"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by Playwright (no browser download). Locally without chromium
+    or playwright the test skips, saying what to install; in CI (``CI`` set) it fails."""
+    missing = []
+    executable = chromium_path()
+    if executable is None:
+        missing.append("Debian's chromium (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing.append("the playwright Python package (pip install -e '.[dev]'; no "
+                       "'playwright install' needed)")
+    if missing:
+        message = f"browser tests need {' and '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}: CI must run them (.ci/run installs chromium)")
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -33,7 +32,6 @@ from tests.report_runs import HOSTILE, NOTEBOOKS, rendered, rendered_hostile
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "reports" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 LOCAL_SCHEMES = ("file", "data", "blob", "about")
 # Tables each report shows at least: the header, then the data tables of the notebook (explore's
 # tables live in its widgets, which a static report replaces by a note).
@@ -41,33 +39,6 @@ MIN_TABLES = {"promotion_overview": 14, "customer_benefits": 7, "explore": 1, "p
               "hostile": 14}
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-def _chromium() -> str | None:
-    return (os.environ.get("CAPNB_CHROMIUM") or shutil.which("chromium")
-            or shutil.which("chromium-browser"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    missing = []
-    executable = _chromium()
-    if executable is None:
-        missing.append("Debian's chromium (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing.append("the playwright Python package (pip install -e '.[dev]'; no "
-                       "'playwright install' needed)")
-    if missing:
-        message = f"browser tests need {' and '.join(missing)}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}: CI must run them (.ci/run installs chromium)")
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _report(name: str) -> Path:

@@ -229,12 +229,17 @@ def test_header_escapes_api_text():
                                 offer_type="GENERIC", status="LIVE",
                                 start=pd.Timestamp("2026-01-01", tz="UTC"), end=pd.NaT)
     shown = notebook.header("Overview", promotion=promotion, source="https://eu.example",
-                          as_of="2026-11-15T00:00:00Z", parameters={"activity_id": HOSTILE})
+                            as_of="2026-11-15T00:00:00Z")
     html_text = shown._repr_html_()
     assert "<script>" not in html_text and "<b>" not in html_text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; (7)" in html_text
-    assert f"capnb</th><td style=\"text-align:left\">{capnb.__version__}" in html_text
+    assert ('<h1 class="capnb-title">Overview: &lt;script&gt;alert(1)&lt;/script&gt; (7)</h1>'
+            in html_text)
     assert "2026-11-15 00:00 UTC" in repr(shown)
+    details = notebook.run_details(parameters={"activity_id": HOSTILE},
+                                   source="https://eu.example", as_of="2026-11-15T00:00:00Z")
+    html_text = details._repr_html_()
+    assert "<script>" not in html_text and "activity_id = &#x27;&lt;script&gt;" in html_text
+    assert f"capnb</th><td style=\"text-align:left\">{capnb.__version__}" in html_text
 
 
 def _notebook_with_outputs() -> nbformat.NotebookNode:

@@ -8,8 +8,9 @@ In a notebook (kept thin, see ``capnb/reports/notebooks/``)::
     notebook.setup_notebook()                          # plotly renderer, short capnb errors
     src = notebook.open_source(source, customers)      # sandbox or CAPILLARY_* cluster
     promotion = src.promotion(program_id, promotion_id)
-    notebook.header("Promotion overview", promotion=promotion, source=src, as_of=as_of,
-                    parameters={...})
+    notebook.header("Promotion overview", promotion=promotion, source=src, as_of=as_of)
+    ...
+    notebook.run_details(parameters={...}, source=src, as_of=as_of)   # at the end
 
 Untrusted text from the API (promotion and program names, descriptions) only reaches HTML through
 :func:`html.escape` here. Credentials never do: they are not parameters, and the data-source
@@ -44,6 +45,7 @@ __all__ = [
     "header",
     "open_source",
     "resolve_as_of",
+    "run_details",
     "setup_notebook",
 ]
 
@@ -357,38 +359,55 @@ class _Header:
 
 
 def header(title: str, *, source: DataSource | str, as_of: Any,
-           parameters: Mapping[str, Any], promotion: Any = None,
-           program: Mapping[str, Any] | None = None) -> _Header:
-    """The header every report starts with: what, for which promotion, from where, as of when.
+           promotion: Any = None, program: Mapping[str, Any] | None = None) -> _Header:
+    """The header every report starts with: the title naming the promotion (or program), what
+    it is, the data source and ``as_of``. Display it (last expression of a cell).
 
-    Shows the program (a row of ``client.programs()``) or the promotion's name, id, type,
-    status and dates (escaped: API text is untrusted),
-    the parameters the notebook ran with, the data source (the sandbox or the cluster's host,
-    never credentials), ``as_of`` and the capnb version. Display it (last expression of a cell).
+    The title is an ``h1`` of class ``capnb-title``, which the exported page also uses as its
+    ``<title>``. API text (names, descriptions) is escaped: it is untrusted. The parameters and
+    the capnb version are in :func:`run_details`, at the end of a report.
     """
     where = source.label if isinstance(source, DataSource) else str(source)
     stamp = resolve_as_of(as_of)
     rows: list[tuple[str, str]] = []
+    subject = ""
     if program is not None:
-        rows.append(("Program", f"{program['name'] or '(unnamed)'} ({program['program_id']})"))
+        subject = f"{program['name'] or '(unnamed)'} ({program['program_id']})"
+        rows.append(("Program", subject))
     if promotion is not None:
         dates = " to ".join(f"{d:%Y-%m-%d}" for d in (promotion.start, promotion.end)
                             if d is not None and not pd.isna(d))
-        rows.append(("Promotion", f"{promotion.name or '(unnamed)'} ({promotion.id})"))
+        subject = f"{promotion.name or '(unnamed)'} ({promotion.id})"
+        rows.append(("Promotion", subject))
         facts = [promotion.offer_type, promotion.status, dates]
         rows.append(("Type, status, dates", ", ".join(str(f) for f in facts if f)))
         if promotion.description:
             rows.append(("Description", promotion.description))
-    rows.append(("Data source", where))
-    rows.append(("As of", f"{stamp:%Y-%m-%d %H:%M UTC}"))
-    rows.append(("Parameters", ", ".join(f"{k} = {_show(v)}" for k, v in parameters.items())))
-    rows.append(("capnb", __version__))
-    table = "".join(f'<tr><th style="text-align:left;padding-right:1em">{html.escape(k)}</th>'
-                    f'<td style="text-align:left">{html.escape(v)}</td></tr>' for k, v in rows)
-    html_text = (f'<div class="capnb-report-header"><h2>{html.escape(title)}</h2>'
-                 f'<table class="capnb-header-table">{table}</table></div>')
-    plain = "\n".join([title, *(f"{k}: {v}" for k, v in rows)])
+    rows.append(("Data", f"{where}, as of {stamp:%Y-%m-%d %H:%M UTC}"))
+    heading = f"{title}: {subject}" if subject else title
+    html_text = (f'<div class="capnb-report-header"><h1 class="capnb-title">'
+                 f'{html.escape(heading)}</h1>{_rows_html(rows, "capnb-header-table")}</div>')
+    plain = "\n".join([heading, *(f"{k}: {v}" for k, v in rows)])
     return _Header(html_text, plain)
+
+
+def run_details(*, parameters: Mapping[str, Any], source: DataSource | str,
+                as_of: Any) -> _Header:
+    """How a report was made: the parameters it ran with, the data source (never credentials),
+    ``as_of`` and the capnb version, for the end of a report."""
+    where = source.label if isinstance(source, DataSource) else str(source)
+    rows = [("Parameters", ", ".join(f"{k} = {_show(v)}" for k, v in parameters.items())),
+            ("Data source", where),
+            ("As of", f"{resolve_as_of(as_of):%Y-%m-%d %H:%M UTC}"),
+            ("capnb", __version__)]
+    return _Header(_rows_html(rows, "capnb-details-table"),
+                   "\n".join(f"{k}: {v}" for k, v in rows))
+
+
+def _rows_html(rows: list[tuple[str, str]], css_class: str) -> str:
+    body = "".join(f'<tr><th style="text-align:left;padding-right:1em">{html.escape(k)}</th>'
+                   f'<td style="text-align:left">{html.escape(v)}</td></tr>' for k, v in rows)
+    return f'<table class="{css_class}">{body}</table>'
 
 
 def _show(value: Any) -> str:
