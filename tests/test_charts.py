@@ -12,6 +12,7 @@ import pytest
 from capnb import analysis
 from capnb.analysis import limits
 from capnb.errors import ValidationError
+from capnb.labels import restriction_label
 from capnb.reports import charts
 from tests.cohorts import (
     AS_OF,
@@ -148,21 +149,22 @@ def test_utilisation_chart_shows_every_restriction(cohort, promotion):
     frame = limits.utilisation(promotion, cohort, as_of=AS_OF)
     fig = charts.utilisation_chart(frame, promotion=promotion)
     labels = [y for trace in fig.data for y in trace.y]
-    for name in frame["name"]:
-        assert any(label.startswith(name) for label in labels), name
-    assert "MAX_NUMBER_OF_EARNS_PER_CUSTOMER (weekly)" in labels
+    for name in frame["name"]:  # in words where documented, else as the API gave it
+        assert any(label.startswith(restriction_label(name)) for label in labels), name
+    assert "Earns per customer (weekly)" in labels
     by_name = {t.name: t for t in fig.data}
     assert set(by_name) == {"exact", "lower bound", "proxy", "median customer", "no share"}
     flagged = dict(zip(by_name["no share"].y, by_name["no share"].text, strict=True))
-    assert flagged["MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER"] == "not measurable"
+    assert flagged["Redemptions per earn"] == "not measurable"
     assert flagged["MAX_FOO_PER_CUSTOMER"] == "not measurable"
-    assert flagged["MAX_NUMBER_OF_EARNS_PER_CUSTOMER"] == "no limit (-1)"
+    assert flagged["Earns per customer"] == "no limit (-1)"
     exact = dict(zip(by_name["exact"].y, by_name["exact"].x, strict=True))
-    assert exact["MAX_ALLOWED_POINTS_PER_CUSTOMER"] == pytest.approx(0.9)
+    assert exact["Points per customer"] == pytest.approx(0.9)
     hover = dict(zip(by_name["exact"].y, by_name["exact"].hovertext, strict=True))
-    assert "Measurability: exact" in hover["MAX_ALLOWED_POINTS_PER_CUSTOMER"]
-    assert "Lifetime points issued" in hover["MAX_ALLOWED_POINTS_PER_CUSTOMER"]
-    assert "Customers at cap: 1" in hover["MAX_ALLOWED_POINTS_PER_CUSTOMER"]
+    assert "MAX_ALLOWED_POINTS_PER_CUSTOMER" in hover["Points per customer"]  # the API name too
+    assert "Measurability: exact" in hover["Points per customer"]
+    assert "Lifetime points issued" in hover["Points per customer"]
+    assert "Customers at cap: 1" in hover["Points per customer"]
     marks = sorted(shape.x0 for shape in fig.layout.shapes)
     assert marks == [0.8, 1.0]
     assert fig.layout.xaxis.tickformat == ".0%"
@@ -201,7 +203,7 @@ def test_histogram_picks_one_of_twin_restrictions(cohort):
     fig = charts.customer_utilisation_histogram(per, labels[2])
     assert "limit (200)" in [a.text for a in fig.layout.annotations]
     util = charts.utilisation_chart(limits.utilisation(twins, cohort, as_of=AS_OF))
-    assert {y for t in util.data for y in t.y} == set(labels)
+    assert {y for t in util.data for y in t.y} == {restriction_label(x) for x in labels}
 
 
 def test_wrong_frames_are_named():

@@ -204,7 +204,8 @@ def test_the_exported_overview_has_anchors_a_toc_and_one_stylesheet():
     body = rendered("promotion_overview").html.read_text()
     found = _assert_toc_resolves(body)
     listed = [text for _, text in found.toc_links]
-    assert {"The promotion", "What was issued", "Limit utilisation"} <= set(listed)
+    sections = {"The promotion as configured", "What was issued", "Limits: how much is used"}
+    assert sections <= set(listed)
     assert found.styles == 1 and body.count("window.capnbPrint = {") == 1
     toc = body.index('<nav class="capnb-toc"')
     assert body.rindex('class="capnb-report-header"', 0, toc) < toc
@@ -442,7 +443,7 @@ def test_promotion_overview_prints_to_a_pdf_with_its_charts(tmp_path):
     pages = len(document)
     assert 3 <= pages <= 30, pages
     texts = [document[i].get_textpage().get_text_range() for i in range(pages)]
-    assert "Contents" in texts[0] and "Limit utilisation" in texts[0]
+    assert "Contents" in texts[0] and "Limits: how much is used" in texts[0]
     width, height = document[0].get_size()
     assert abs(width - 595) < 2 and abs(height - 842) < 2  # A4 in points
     chart_title = re.compile(r"—\s*Enrol & Earn Stars \(1133601377\)")  # "<what> — <promotion>"

@@ -15,7 +15,7 @@ import pytest
 
 import capnb
 from capnb import cli
-from capnb.reports import notebook, render
+from capnb.reports import notebook, render, tables
 from tests.report_runs import HOSTILE, NOTEBOOKS, render_cli, rendered, rendered_hostile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +56,7 @@ def test_notebook_conventions(name):
     assert "widgets" not in nb.metadata, "commit without widget state (megabytes, not read)"
     first, second = nb.cells[0], nb.cells[1]
     assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert render.NOTEBOOK_ONLY_TAG in first.metadata.get("tags", []), "the header is the title"
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert tagged == [second], "exactly one cell tagged 'parameters', right after the title"
     for previous, cell in zip(nb.cells, nb.cells[1:], strict=False):
@@ -63,7 +64,8 @@ def test_notebook_conventions(name):
             assert cell.execution_count is not None, "committed with outputs from a run"
             assert not [o for o in cell.outputs if o.output_type == "error"]
             assert not [o for o in cell.outputs if o.get("name") == "stderr"], cell.source
-            if _shown(cell):  # every table and chart has a markdown lead-in
+            if _shown(cell) and "notebook.header(" not in cell.source:
+                # every table and chart has a markdown lead-in (the header and headline open it)
                 assert previous.cell_type == "markdown", cell.source
     assert (NOTEBOOK_DIR / f"{name}.ipynb").stat().st_size < 1_000_000
 
@@ -216,7 +218,7 @@ def test_benefits_table_localises_and_ages():
     frame = pd.DataFrame({"customer_id": [1], "program_id": [3334], "promotion_id": [7],
                           "action": ["REWARD"], "issued_count": [2],
                           "last_issued_on": pd.to_datetime(["2026-11-13T12:00:00Z"])})
-    table = notebook.benefits_table(frame, as_of="2026-11-15T00:00:00Z", timezone="Asia/Kolkata")
+    table = tables.benefits(frame, as_of="2026-11-15T00:00:00Z", timezone="Asia/Kolkata").data
     assert list(table.columns) == ["action", "issued_count", "last_issued_on", "days_since_last"]
     assert table.loc[0, "days_since_last"] == 1.5
     assert str(table["last_issued_on"].dt.tz) == "Asia/Kolkata"

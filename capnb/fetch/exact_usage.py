@@ -22,7 +22,7 @@ from capnb.fetch.cohort import Cohort
 from capnb.fetch.inputs import read_customer_ids
 from capnb.fetch.pool import Outcome, fan_out
 from capnb.fetch.ratelimit import RateLimiter, limiter_for
-from capnb.schema import CUSTOMER_COLUMNS, typed_frame
+from capnb.schema import CUSTOMER_COLUMNS, CUSTOMER_STATUSES, typed_frame
 from capnb.validation import check_id, check_positive_number
 
 __all__ = ["ExactUsage", "fetch_exact_usage"]
@@ -45,6 +45,12 @@ class ExactUsage:
         """Customers whose usage was fetched (status ``ok``)."""
         return self.customers.loc[self.customers["status"] == "ok",
                                   "customer_id"].reset_index(drop=True)
+
+    def status_counts(self) -> pd.Series:
+        """Customers per status (``ok``, ``not_found``, ``failed``, ``invalid``; zeros kept)."""
+        counts = self.customers["status"].value_counts()
+        statuses = [s for s in CUSTOMER_STATUSES if s != "no_benefits"]
+        return counts.reindex(statuses, fill_value=0).rename("customers")
 
 
 def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str | None = None,

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from capnb.errors import ValidationError
+from capnb.labels import restriction_label
 from capnb.reports.chart_style import (
     MARK_COLOUR,
     MEASURABILITY_COLOURS,
@@ -282,12 +283,12 @@ def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None,
         measured = (frame["customers_measured"].astype("Float64").max()
                     if "customers_measured" in frame else pd.NA)
         single_customer = not pd.isna(measured) and measured == 1
-    labels = [esc(label) for label in frame["restriction"]]
+    labels = _axis_labels(frame["restriction"])
     hover = []
-    for row in frame.itertuples(index=False):
+    for label, row in zip(labels, frame.itertuples(index=False), strict=True):
         limit = "no limit" if row.unlimited else (
             "—" if pd.isna(row.limit) else f"{int(row.limit):,} {esc(getattr(row, 'unit', ''))}")
-        lines = [f"<b>{esc(row.name)}</b> ({esc(row.family)}, {esc(row.scope)})",
+        lines = [f"<b>{label}</b>", f"{esc(row.name)} ({esc(row.family)}, {esc(row.scope)})",
                  f"Limit: {limit}",
                  f"Measurability: {MEASURABILITY_TEXT.get(row.measurability, row.measurability)}"]
         if not pd.isna(row.share_of_limit):
@@ -345,6 +346,15 @@ def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None,
     return fig
 
 
+def _axis_labels(restrictions: pd.Series) -> list[str]:
+    """Restrictions in words ("Incentives per customer"), the API names if two would read the
+    same; escaped."""
+    words = [restriction_label(r) for r in restrictions]
+    if len(set(words)) < len(words):
+        words = [str(r) for r in restrictions]
+    return [esc(w) for w in words]
+
+
 def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
                                    promotion: Any = None, bins: int = 40) -> go.Figure:
     """Customers by usage of one restriction (:func:`capnb.analysis.customer_utilisation`).
@@ -357,7 +367,9 @@ def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
                          "measurability", "unit"))
     if not isinstance(bins, int) or isinstance(bins, bool) or not 1 <= bins <= 500:
         raise ValidationError("bins", f"must be an integer from 1 to 500, got {bins!r}")
-    what = f"Per-customer usage of {esc(restriction)}"
+    words = restriction_label(restriction)
+    what = f"Per-customer usage: {esc(words)}"
+    api_name = f"{esc(restriction)}: " if words != restriction else ""  # opens the subtitle
     if frame.empty:
         return no_data_figure(what, "no fetched customers", promotion)
     part = frame[matches(frame["restriction"], restriction)]
@@ -409,9 +421,11 @@ def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
                           annotation_position="top")
     else:
         parts.append("no limit")
+    usage_text = ("usage of " if single else "usage ") + "; ".join(parts)
+    subtitle = f"{api_name}{usage_text}" if api_name else "U" + usage_text[1:]
     fig.update_layout(
         template=TEMPLATE, showlegend=False, bargap=0.05,
-        title=title(what, promotion, ("Usage of " if single else "Usage ") + "; ".join(parts)),
+        title=title(what, promotion, subtitle),
         xaxis=dict(title=dict(text=f"Usage {'of this customer' if single else 'per customer'} "
                               f"({esc(unit)})"), rangemode="tozero"),
         yaxis=dict(title=dict(text="This customer" if single else "Customers"),

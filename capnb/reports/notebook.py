@@ -40,7 +40,6 @@ from capnb.validation import check_as_of, check_id, check_tz
 __all__ = [
     "DataSource",
     "SANDBOX_STORE_PREFIX",
-    "benefits_table",
     "check_timezone",
     "header",
     "open_source",
@@ -327,24 +326,6 @@ def check_timezone(timezone: str) -> str:
     return check_tz(timezone, "timezone").key
 
 
-def benefits_table(frame: pd.DataFrame, *, as_of: Any, timezone: str = "UTC") -> pd.DataFrame:
-    """One customer's benefit rows, ready to read: ids dropped, ``last_issued_on`` in
-    ``timezone``, and ``days_since_last`` (float64, days from the last issuance to ``as_of``,
-    one decimal).
-
-    Takes the ``incentives``, ``points`` or ``alternate_currencies`` frame of an
-    ``ActionSummary`` or a one-customer ``Cohort``.
-    """
-    stamp = resolve_as_of(as_of)
-    zone = check_timezone(timezone)
-    out = frame.drop(columns=[c for c in ("customer_id", "program_id", "promotion_id",
-                                          "fetched_at") if c in frame.columns])
-    last = out["last_issued_on"]
-    days = (stamp - last).dt.total_seconds() / 86_400
-    return out.assign(last_issued_on=last.dt.tz_convert(zone),
-                      days_since_last=days.round(1).astype("float64")).reset_index(drop=True)
-
-
 class _Header:
     """A report header: HTML for JupyterLab and reports, plain text for everything else."""
 
@@ -358,10 +339,11 @@ class _Header:
         return self._plain
 
 
-def header(title: str, *, source: DataSource | str, as_of: Any,
-           promotion: Any = None, program: Mapping[str, Any] | None = None) -> _Header:
-    """The header every report starts with: the title naming the promotion (or program), what
-    it is, the data source and ``as_of``. Display it (last expression of a cell).
+def header(title: str, *, source: DataSource | str, as_of: Any, promotion: Any = None,
+           program: Mapping[str, Any] | None = None, customer_id: Any = None) -> _Header:
+    """The header every report starts with: the title naming the customer, promotion or
+    program, then what the promotion is, the data source and ``as_of``. Display it (last
+    expression of a cell).
 
     The title is an ``h1`` of class ``capnb-title``, which the exported page also uses as its
     ``<title>``. API text (names, descriptions) is escaped: it is untrusted. The parameters and
@@ -373,17 +355,17 @@ def header(title: str, *, source: DataSource | str, as_of: Any,
     subject = ""
     if program is not None:
         subject = f"{program['name'] or '(unnamed)'} ({program['program_id']})"
-        rows.append(("Program", subject))
     if promotion is not None:
         dates = " to ".join(f"{d:%Y-%m-%d}" for d in (promotion.start, promotion.end)
                             if d is not None and not pd.isna(d))
         subject = f"{promotion.name or '(unnamed)'} ({promotion.id})"
-        rows.append(("Promotion", subject))
         facts = [promotion.offer_type, promotion.status, dates]
         rows.append(("Type, status, dates", ", ".join(str(f) for f in facts if f)))
         if promotion.description:
             rows.append(("Description", promotion.description))
     rows.append(("Data", f"{where}, as of {stamp:%Y-%m-%d %H:%M UTC}"))
+    if customer_id is not None:
+        subject = f"customer {customer_id}, {subject}" if subject else f"customer {customer_id}"
     heading = f"{title}: {subject}" if subject else title
     html_text = (f'<div class="capnb-report-header"><h1 class="capnb-title">'
                  f'{html.escape(heading)}</h1>{_rows_html(rows, "capnb-header-table")}</div>')

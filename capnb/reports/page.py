@@ -42,13 +42,15 @@ main { max-width: 1200px; margin: 0 auto; }
 .jp-OutputArea-output { display: block; overflow-x: auto; }
 .jp-RenderedHTMLCommon table { table-layout: auto; max-width: 100%; }
 /* Cells wrap between words, and long snake_case words after an underscore (finish_page adds
-   <wbr>); a table of many columns may also break a word between letters rather than be wider
-   than the page. */
+   <wbr>); a table of many columns that capnb did not lay out (.capnb-table: see
+   capnb.reports.grid) may also break a word between letters rather than be wider than the page. */
 .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th {
   white-space: normal; overflow-wrap: break-word; padding: 0.3em 0.6em;
 }
 .jp-RenderedHTMLCommon table:has(tr > :nth-child(10)) { font-size: 12px; }
-.jp-RenderedHTMLCommon table:has(tr > :nth-child(10)) :is(td, th) { overflow-wrap: anywhere; }
+.jp-RenderedHTMLCommon table:not(.capnb-table):has(tr > :nth-child(10)) :is(td, th) {
+  overflow-wrap: anywhere;
+}
 .capnb-report-header th { white-space: nowrap; }
 .capnb-figure { max-width: 100%; }
 nav.capnb-toc {
@@ -63,7 +65,7 @@ nav.capnb-toc li { margin: 0.15em 0; }
 a.capnb-top {
   position: fixed; right: 1.2em; bottom: 1.2em; padding: 0.3em 0.7em; font-size: 13px;
   background: #fff; border: 1px solid #bbb; border-radius: 4px; text-decoration: none;
-  opacity: 0.85;
+  opacity: 0.85; z-index: 1000;
 }
 a.capnb-top:hover { opacity: 1; }
 a.capnb-download {
@@ -88,7 +90,12 @@ a.capnb-download:hover { background: #eaf3fa; }
   .jp-RenderedHTMLCommon table { font-size: 8pt; width: auto; max-width: 100%; }
   .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.15em 0.35em; }
   .jp-RenderedHTMLCommon table:has(tr > :nth-child(7)) { font-size: 7.5pt; }
-  .jp-RenderedHTMLCommon table:has(tr > :nth-child(7)) :is(td, th) { overflow-wrap: anywhere; }
+  .jp-RenderedHTMLCommon table:not(.capnb-table):has(tr > :nth-child(7)) :is(td, th) {
+    overflow-wrap: anywhere;
+  }
+  /* capnb's own tables never break a word or a figure: wide ones print smaller instead. */
+  .capnb-table.capnb-table:has(tr > :nth-child(10)) { font-size: 6.8pt; }
+  .capnb-table.capnb-table:has(tr > :nth-child(10)) :is(td, th) { padding: 0.12em 0.22em; }
   .jp-RenderedHTMLCommon tr { break-inside: avoid; }
   .jp-RenderedHTMLCommon thead { display: table-header-group; }
   .jp-RenderedHTMLCommon tbody tr:hover { background: inherit; }

@@ -48,6 +48,7 @@ __all__ = [
 
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
+NOTEBOOK_ONLY_TAG = "notebook-only"  # a cell the notebook shows and its report leaves out
 _CREDENTIAL_NAME = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _MAX_VALUES = 10_000
@@ -433,7 +434,8 @@ def export_html(nb: Any, *, title: str, show_code: bool = False) -> str:
 
     plotly figures (stored as plotly JSON) become interactive charts sharing one inlined
     plotly.js; widget views, which cannot work offline, become a short note (outputs they
-    produced as ordinary display data are kept); papermill's error banners are dropped. The
+    produced as ordinary display data are kept); papermill's error banners and cells tagged
+    ``notebook-only`` (a notebook's own title: the report's is in its header) are dropped. The
     page gets heading anchors, a table of contents, the report's title and screen and print
     styles (:func:`capnb.reports.page.finish_page`).
     """
@@ -442,6 +444,7 @@ def export_html(nb: Any, *, title: str, show_code: bool = False) -> str:
 
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
+    nb.cells = [c for c in nb.cells if NOTEBOOK_ONLY_TAG not in c.metadata.get("tags", [])]
     nb.metadata["title"] = title
     figures = _prepare_outputs(nb)
     exporter = HTMLExporter(

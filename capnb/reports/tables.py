@@ -34,6 +34,7 @@ from capnb.validation import check_as_of, check_tz
 
 if TYPE_CHECKING:
     from capnb.fetch.cohort import Cohort
+    from capnb.fetch.exact_usage import ExactUsage
     from capnb.models import Promotion
 
 __all__ = ["CSS", "Table", "actions", "benefits", "comparison", "customer_limits", "issuance",
@@ -118,14 +119,15 @@ def actions(promotion: Promotion) -> Table:
 
 # -- the cohort ------------------------------------------------------------------------------------
 
-def status_counts(cohort: Cohort) -> Table:
-    """Customers per fetch status (every status, zeros included) and their share of the
-    customers requested.
+def status_counts(cohort: Cohort | ExactUsage) -> Table:
+    """Customers per fetch status of a cohort or exact usage (every status, zeros included)
+    and their share of the customers requested.
 
     ``data``: ``status`` (the code), ``customers``, ``share_of_requested``.
     """
     if not callable(getattr(cohort, "status_counts", None)):
-        raise ValidationError("cohort", f"must be a capnb Cohort, got {type(cohort).__name__}")
+        raise ValidationError("cohort", "must be a capnb Cohort or ExactUsage, got "
+                              f"{type(cohort).__name__}")
     counts = cohort.status_counts()
     total = int(counts.sum())
     frame = pd.DataFrame({"status": counts.index.astype("str"),
@@ -134,7 +136,7 @@ def status_counts(cohort: Cohort) -> Table:
     return _build(frame, {"status": "status", "customers": "customers",
                           "share_of_requested": "share of requested"},
                   {"status": "status", "customers": "count", "share_of_requested": "share"},
-                  foot=[f"{total:,} customers requested."])
+                  foot=[f"{total:,} customer{'s' * (total != 1)} requested."])
 
 
 def unanswered(cohort: Cohort) -> Table:
@@ -330,9 +332,10 @@ def customer_limits(frame: pd.DataFrame) -> Table:
                   empty="No per-customer limit.")
 
 
-def portfolio(budgets: pd.DataFrame) -> Table:
+def portfolio(budgets: pd.DataFrame, *, empty: str = "No promotion.") -> Table:
     """``analysis.portfolio_frame`` output as ``analysis.portfolio_view`` reads it (used of
-    limit, percents, dates), one row per promotion; ``note`` as footnotes.
+    limit, percents, dates), one row per promotion; ``note`` as footnotes; ``empty`` shows
+    instead of a table without rows.
 
     ``data`` is ``budgets`` unchanged (numbers, for downloads).
     """
@@ -347,6 +350,6 @@ def portfolio(budgets: pd.DataFrame) -> Table:
                "runs out": "d"}
     return _build(view, headers, {c: "text" for c in headers}, classes=classes,
                   footnotes="note" if "note" in view.columns else None, cell_text=blank,
-                  data=frame, empty="No promotion.",
+                  data=frame, empty=empty,
                   foot=["Points, times, earns: used of the promotion-wide limit. Risk: budget "
                         "used / time elapsed; above 1 a budget runs out before the end."])
