@@ -55,7 +55,7 @@ def run_report(work: Path, notebook: str, customers: int, output: Path,
 
 def compare(args: argparse.Namespace, work: Path) -> list[tuple[str, object]]:
     """Warm runs of this checkout and of ``args.baseline``, alternating, in one run."""
-    baseline = work / "baseline"
+    baseline = work / "baseline-code"  # the checkout; its reports go to work / "baseline"
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(baseline),
                     args.baseline], check=True)
     try:
