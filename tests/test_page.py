@@ -143,6 +143,16 @@ def test_toc_goes_after_the_headline_else_the_header_else_the_top():
     assert '<nav class="capnb-toc"' not in page.finish_page(_page("<p>no headings</p>"))
 
 
+def test_a_headline_after_the_first_section_leaves_the_toc_after_the_header():
+    header = '<div class="capnb-report-header"><h1 class="capnb-title">T</h1><p>t</p></div>'
+    headline = ('<div class="capnb-headline"><h2 class="capnb-headline-heading">At a glance</h2>'
+                '<p>Issued 1,234</p></div>')
+    body = page.finish_page(_page(header, "<h2>Dashboard</h2>", headline, "<h2>Details</h2>"))
+    assert re.search(r"<p>t</p></div><nav class=\"capnb-toc\"", body)
+    assert _assert_toc_resolves(body).toc_links == [("#Dashboard", "Dashboard"),
+                                                    ("#Details", "Details")]
+
+
 def test_title_comes_from_the_capnb_title_element():
     body = page.finish_page(_page(f'<h1 class="capnb-title">{TITLE}</h1>', "<h2>A</h2>",
                                   '<h1 class="capnb-title">Second</h1>'))

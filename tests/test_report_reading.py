@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import re
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -69,6 +70,12 @@ def test_the_answer_is_on_the_first_screen(pages, name):
     for words in expected:
         assert words.lower() in text.lower(), (words, text)
     assert any(level in text for level in ("exact", "lower bound", "proxy", "not measurable"))
+
+
+def test_explore_shows_the_headline_of_what_its_dashboard_fetched(pages):
+    # The dashboard comes first (its fetch makes the cohort); the headline opens its static copy.
+    text = pages("explore").inner_text(".capnb-headline")
+    assert "customers reached" in text.lower() and re.search(r"[\d,]+ of [\d,]+ fetched", text), text
 
 
 @pytest.mark.parametrize("name", [*WITH_HEADLINE, "explore"])

@@ -7,8 +7,9 @@ re-serialises it, so plotly's data and the outputs' HTML stay byte for byte as e
 - every ``h2`` and ``h3`` gets a unique ``id`` (nbconvert gives markdown headings none when
   anchor links are excluded, and outputs' headings never have one);
 - a table of contents linking to every ``h2``/``h3`` after it goes right after the report's
-  headline (the first ``.capnb-headline``), else after its header (``.capnb-report-header``),
-  else at the top of the page; the ``h2`` it lists start a printed page each;
+  headline (the first ``.capnb-headline``) when no section comes before it, else after its
+  header (``.capnb-report-header``), else at the top of the page; the ``h2`` it lists start a
+  printed page each;
 - the page ``<title>`` becomes the text of the first ``.capnb-title`` element, if any;
 - one ``<style>`` (this module's :data:`CSS`, then the CSS of
   :mod:`capnb.reports.tables` and :mod:`capnb.reports.headline` when those modules exist) and
@@ -165,7 +166,11 @@ def finish_page(page: str, *, css: str | None = None) -> str:
     scan.close()
     if _STYLE_ID in scan.ids:
         return page
-    anchor = scan.after_headline or scan.after_header or scan.main_start or scan.body_start
+    anchor = scan.after_header or scan.main_start or scan.body_start
+    sections = [h.start for h in scan.headings
+                if h.level == 2 and h.start >= anchor and not _in_headline(h)]
+    if scan.after_headline and (not sections or scan.after_headline <= sections[0]):
+        anchor = scan.after_headline  # a headline opening the report: the contents follow it
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), non-overlapping
     ids = set(scan.ids)
     listed: list[tuple[int, str, str]] = []  # (level, id, text) of the TOC's entries
@@ -174,8 +179,8 @@ def finish_page(page: str, *, css: str | None = None) -> str:
         keep = given and scan.id_counts.get(given, 0) == 1
         anchor_id = given if keep else _unique(_slug(heading.text), ids)
         ids.add(anchor_id)
-        in_toc = heading.start >= anchor and bool(heading.text)
         classes = heading.attrs.get("class") or ""
+        in_toc = heading.start >= anchor and bool(heading.text) and not _in_headline(heading)
         if in_toc and heading.level == 2:
             classes = f"{classes} capnb-section".strip()
         if anchor_id != given or classes != (heading.attrs.get("class") or ""):
@@ -201,6 +206,11 @@ def finish_page(page: str, *, css: str | None = None) -> str:
     at = scan.head_end if scan.head_end is not None else 0
     edits.append((at, at, head))
     return _splice(page, edits)
+
+
+def _in_headline(heading: _Heading) -> bool:
+    """The "At a glance" heading of a headline block: not a section of the page."""
+    return "capnb-headline-heading" in (heading.attrs.get("class") or "").split()
 
 
 def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
