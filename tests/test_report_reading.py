@@ -75,7 +75,8 @@ def test_the_answer_is_on_the_first_screen(pages, name):
 def test_explore_shows_the_headline_of_what_its_dashboard_fetched(pages):
     # The dashboard comes first (its fetch makes the cohort); the headline opens its static copy.
     text = pages("explore").inner_text(".capnb-headline")
-    assert "customers reached" in text.lower() and re.search(r"[\d,]+ of [\d,]+ fetched", text), text
+    assert "customers reached" in text.lower(), text
+    assert re.search(r"[\d,]+ of [\d,]+ fetched", text), text
 
 
 @pytest.mark.parametrize("name", [*WITH_HEADLINE, "explore"])
