@@ -127,8 +127,11 @@ LEGACY_LIMITS: dict[str, LegacyLimit] = {f.field: f for f in (
     LegacyLimit("totalPointsInPromotion", "MAX_ALLOWED_POINTS_PER_PROMOTION",
                 "currentTotalPointsInPromotion"),
     LegacyLimit("totalPointsPerEventLimit", "MAX_ALLOWED_POINTS_PER_EVENT", None),
+    # promotionData's name of the per-event points cap
+    LegacyLimit("maxPointsPerEvent", "MAX_ALLOWED_POINTS_PER_EVENT", None),
 )}
-"""Legacy ``limits`` fields, both spellings of ``numberOfTimesPerCustomer`` included."""
+"""Legacy ``limits`` fields: the promotion-by-id names, and promotionData's
+(``numberOFTimesPerCustomer`` with a capital F, ``maxPointsPerEvent``)."""
 
 LIMIT_ON_SCOPES = {"CUSTOMER": "customer", "PROMOTION": "promotion", "EVENT": "event"}
 """promotionData ``limitOn`` -> who an item caps, as promotionData counts it."""

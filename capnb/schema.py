@@ -111,6 +111,34 @@ PROMOTION_USAGE_COLUMNS: dict[str, str] = {
     "source": "str",
 }
 
+ISSUAL_COLUMNS: dict[str, str] = {
+    "customer_id": "Int64",
+    "program_id": "Int64",
+    "promotion_id": "Int64",
+    "enrolment_id": "Int64",
+    "enrolled_at": UTC_TIMESTAMP,
+    "enrolment_expiry": UTC_TIMESTAMP,
+    "enrol_event_log_id": "Int64",
+    "issual_id": "Int64",
+    "issued_at": UTC_TIMESTAMP,
+    "issual_expiry": UTC_TIMESTAMP,
+    "issual_event_log_id": "Int64",
+    "redeemed_count": "Int64",
+}
+"""promotionData ``customerPromotionTimelines``: one row per issual (an enrolment without
+issuals: one row whose issual columns are null)."""
+
+TIMELINE_STATUS_COLUMNS: dict[str, str] = {
+    "customer_id": "Int64",
+    "program_id": "Int64",
+    "promotion_id": "Int64",
+    "has_timelines": "bool",
+    "enrolments": "Int64",
+    "issuals": "Int64",
+}
+"""Per customer and promotion of a promotionData answer: whether it carried
+``customerPromotionTimelines``, and how many enrolments and issuals they list (null without)."""
+
 CUSTOMER_STATUSES = ("ok", "no_benefits", "not_found", "failed", "invalid")
 
 CUSTOMER_COLUMNS: dict[str, str] = {

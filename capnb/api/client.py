@@ -17,7 +17,12 @@ from capnb.api.auth import Auth, BasicAuth, OAuth
 from capnb.api.catalog import parse_programs, parse_promotion_page, promotion_list_frame
 from capnb.api.lookup import parse_lookup, parse_v2_action_summary
 from capnb.api.promotion import parse_promotion
-from capnb.api.promotion_data import promotion_data_rows, usage_frame
+from capnb.api.promotion_data import (
+    PromotionDataRows,
+    collect_pages,
+    issual_frame,
+    usage_frame,
+)
 from capnb.api.summary import parse_action_summary
 from capnb.api.transport import Throttle, Transport
 from capnb.config import (
@@ -312,14 +317,38 @@ class Client:
     ) -> tuple[list[tuple[Any, ...]], str | None]:
         """The rows of :meth:`customer_promotion_usage` and the request id, for collecting many
         customers into one frame (:func:`capnb.api.promotion_data.usage_frame`)."""
+        answer = self.customer_promotion_data(customer_id, program_id, throttle=throttle)
+        return answer.usage, answer.request_id
+
+    def customer_issuals(self, customer_id: int | str,
+                         program_id: int | str | None = None) -> pd.DataFrame:
+        """Every enrolment and issual (with its ``redeemedCount``) promotionData's
+        ``customerPromotionTimelines`` list for one customer.
+
+        Returns a DataFrame with ``capnb.schema.ISSUAL_COLUMNS`` (see
+        :func:`capnb.api.promotion_data.parse_promotion_timelines`).
+        """
+        return issual_frame(self.customer_promotion_data(customer_id, program_id).issuals)
+
+    def customer_promotion_data(
+        self, customer_id: int | str, program_id: int | str | None = None, *,
+        throttle: Throttle | None = None,
+    ) -> PromotionDataRows:
+        """Every page of one customer's promotionData (``limit`` 100, ``fetchAllUsage=true``
+        so disabled restrictions are listed with ``maxLimit`` -1) as rows: usage, issuals and
+        whether each promotion carried timelines (see
+        :func:`capnb.api.promotion_data.collect_pages` for the paging and its refusals)."""
         customer = check_id("customer_id", customer_id)
         params: dict[str, Any] = {"source": "INSTORE", "identifierName": "id",
-                                  "identifierValue": customer}
+                                  "identifierValue": customer, "fetchAllUsage": "true"}
         if program_id is not None:
             params["programs"] = check_id("program_id", program_id)
-        payload, request_id = self.get_json(PROMOTION_DATA_PATH, params, throttle=throttle)
-        return (promotion_data_rows(payload, customer_id=customer, request_id=request_id),
-                request_id)
+
+        def page(limit: int, offset: int) -> tuple[Any, str | None]:
+            return self.get_json(PROMOTION_DATA_PATH, {**params, "limit": limit,
+                                                       "offset": offset}, throttle=throttle)
+
+        return collect_pages(page, customer)
 
     # -- transport ---------------------------------------------------------------------------
 

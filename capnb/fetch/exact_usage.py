@@ -1,28 +1,42 @@
-"""Exact restriction usage of many customers from ``promotionData``.
+"""Exact restriction usage and issual history of many customers from ``promotionData``.
 
 The action summary can only bound period-based caps (see :mod:`capnb.analysis.limits`); the
 ``promotionData`` endpoint reports each restriction's ``currentCustomerUsage`` per customer.
 :func:`fetch_exact_usage` collects it for a cohort through :func:`capnb.fetch.pool.fan_out`
 (bounded threads, shared rate limiter, progress bar, every failure reported per customer);
 :func:`capnb.analysis.utilisation` with ``usage="exact"`` and
-:func:`capnb.analysis.exact_utilisation` summarise it.
+:func:`capnb.analysis.exact_utilisation` summarise it. Where the answers carry
+``customerPromotionTimelines``, :attr:`ExactUsage.issuals` holds every enrolment and issual
+(``capnb.analysis.timeline(..., source="issuals")`` counts them per period).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from capnb.api.client import Client
-from capnb.api.promotion_data import usage_frame
+from capnb.api.promotion_data import (
+    PromotionDataRows,
+    issual_frame,
+    timeline_status_frame,
+    usage_frame,
+)
 from capnb.errors import ValidationError
 from capnb.fetch.cohort import Cohort
 from capnb.fetch.inputs import read_customer_ids
 from capnb.fetch.pool import Outcome, fan_out
 from capnb.fetch.ratelimit import RateLimiter, limiter_for
-from capnb.schema import CUSTOMER_COLUMNS, CUSTOMER_STATUSES, typed_frame
+from capnb.schema import (
+    CUSTOMER_COLUMNS,
+    CUSTOMER_STATUSES,
+    ISSUAL_COLUMNS,
+    TIMELINE_STATUS_COLUMNS,
+    empty_frame,
+    typed_frame,
+)
 from capnb.validation import check_id, check_positive_number
 
 __all__ = ["ExactUsage", "fetch_exact_usage"]
@@ -34,11 +48,17 @@ class ExactUsage:
 
     ``usage`` has ``capnb.schema.PROMOTION_USAGE_COLUMNS``; ``customers`` has
     ``CUSTOMER_COLUMNS``, one row per requested customer (``ok``, ``not_found``, ``failed``,
-    ``invalid``).
+    ``invalid``); ``issuals`` has ``ISSUAL_COLUMNS`` (one row per issual of the
+    ``customerPromotionTimelines``, one with null issual columns per enrolment without
+    issuals); ``timelines`` has ``TIMELINE_STATUS_COLUMNS`` (per customer and promotion
+    answered: whether the answer carried timelines at all).
     """
 
     usage: pd.DataFrame
     customers: pd.DataFrame
+    issuals: pd.DataFrame = field(default_factory=lambda: empty_frame(ISSUAL_COLUMNS))
+    timelines: pd.DataFrame = field(
+        default_factory=lambda: empty_frame(TIMELINE_STATUS_COLUMNS))
 
     @property
     def measured_customer_ids(self) -> pd.Series:
@@ -86,18 +106,21 @@ def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str |
     ids, invalid = read_customer_ids(customer_ids)
     limiter = limiter_for(rate_limit, loopback=client.is_loopback)
 
-    def fetch(customer: int) -> tuple[list[tuple[Any, ...]], str | None]:
-        rows, request_id = client.customer_promotion_usage_rows(customer, program,
-                                                                throttle=limiter)
+    def fetch(customer: int) -> PromotionDataRows:
+        answer = client.customer_promotion_data(customer, program, throttle=limiter)
         # rows are filed under the customer asked for, like fetch_cohort does
-        return [(customer, *row[1:]) for row in rows
-                if promotion is None or row[2] == promotion], request_id
+        for name in ("usage", "issuals", "timelines"):
+            setattr(answer, name, [(customer, *row[1:]) for row in getattr(answer, name)
+                                   if promotion is None or row[2] == promotion])
+        return answer
 
-    answers: dict[int, Outcome[int, tuple[list[tuple[Any, ...]], str | None]]] = {}
+    answers: dict[int, Outcome[int, PromotionDataRows]] = {}
     fan_out(ids, fetch, lambda outcome: answers.setdefault(outcome.item, outcome),
             workers=workers, name="capnb-usage", progress=progress, description="promotionData",
             unit="customer", on_stop=client.cancel)
     usage_rows: list[tuple[Any, ...]] = []
+    issual_rows: list[tuple[Any, ...]] = []
+    timeline_rows: list[tuple[Any, ...]] = []
     outcomes: list[dict[str, Any]] = []
     for customer in ids:
         answer = answers[customer]
@@ -105,10 +128,14 @@ def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str |
         if answer.error is not None:
             outcomes.append({**outcome, **answer.failure()})
             continue
-        rows, request_id = answer.result
-        usage_rows.extend(rows)
-        outcomes.append({**outcome, "status": "ok", "request_id": request_id})
+        rows = answer.result
+        usage_rows.extend(rows.usage)
+        issual_rows.extend(rows.issuals)
+        timeline_rows.extend(rows.timelines)
+        outcomes.append({**outcome, "status": "ok", "request_id": rows.request_id})
     customers = typed_frame(pd.DataFrame(outcomes, columns=list(CUSTOMER_COLUMNS)),
                             CUSTOMER_COLUMNS)
     customers = typed_frame(pd.concat([customers, invalid], ignore_index=True), CUSTOMER_COLUMNS)
-    return ExactUsage(usage=usage_frame(usage_rows), customers=customers)
+    return ExactUsage(usage=usage_frame(usage_rows), customers=customers,
+                      issuals=issual_frame(issual_rows),
+                      timelines=timeline_status_frame(timeline_rows))

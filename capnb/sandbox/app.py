@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from capnb.sandbox import gateway, v2
+from capnb.sandbox import gateway, promotion_data, v2
 from capnb.sandbox.answer import digits
 from capnb.sandbox.data import SandboxData
 from capnb.sandbox.faults import HTML_ERROR_PAGE, FaultPlan
@@ -140,6 +140,8 @@ class SandboxApp:
         rate_limit_window: float = 60.0,
         faults: FaultPlan | None = None,
         clock: Callable[[], float] = time.monotonic,
+        promotion_data_variant: str = "documented",
+        extra_promotions: int = 0,
     ) -> None:
         if latency_ms < 0:
             raise ValueError(f"latency_ms must be >= 0, got {latency_ms!r}")
@@ -154,6 +156,12 @@ class SandboxApp:
         if summary_envelope not in _SUMMARY_ENVELOPES:
             raise ValueError(f"summary_envelope must be one of {_SUMMARY_ENVELOPES}, "
                              f"got {summary_envelope!r}")
+        if promotion_data_variant not in promotion_data.VARIANTS:
+            raise ValueError(f"promotion_data_variant must be one of {promotion_data.VARIANTS}, "
+                             f"got {promotion_data_variant!r}")
+        if isinstance(extra_promotions, bool) or not isinstance(extra_promotions, int) or (
+                extra_promotions < 0):
+            raise ValueError(f"extra_promotions must be an integer >= 0, got {extra_promotions!r}")
         self.data = data
         self.latency_ms = latency_ms
         self.rate_limit_per_min = rate_limit_per_min
@@ -188,7 +196,9 @@ class SandboxApp:
                    ("GET",), self._v2(v2.v2_action_summary)),
             _Route("/v2/customers/lookup/promotionData",
                    re.compile(r"/v2/customers/lookup/promotionData/?"), ("GET",),
-                   self._v2(v2.promotion_data)),
+                   self._v2(lambda d, q, s: promotion_data.promotion_data(
+                       d, q, s, variant=promotion_data_variant,
+                       extra_promotions=extra_promotions))),
             _Route("/v2/organization/programs", re.compile(r"/v2/organization/programs/?"),
                    ("GET",), lambda request, params: Response.json(*v2.programs(self.data))),
             _Route("/api_gateway/loyalty/v1/programs/promotions/list",

@@ -19,7 +19,8 @@ restriction name                          event quantity it limits
 ``MAX_ALLOWED_TIMES_PER_CUSTOMER``        number of events, whatever they issued ("times")
 ``MAX_ALLOWED_POINTS_PER_EVENT``          ``points`` of each single event (usage = the maximum)
 ``MAX_POINTS_PER_EARN_PER_CUSTOMER``      ``points`` of each single event (usage = the maximum)
-``MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER`` redemptions: the sandbox never redeems, usage is 0
+``MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER`` redemptions of one issual (usage = the maximum;
+                                          drawn in :mod:`capnb.sandbox.timelines`)
 ``MAX_ALLOWED_POINTS_PER_PROMOTION``      sum of ``points`` over all customers' events
 ``MAX_NUMBER_OF_EARNS_PER_PROMOTION``     number of earns over all customers (also spelled
                                           ``MAX_NUMBER_OF_EARN_PER_PROMOTION``)

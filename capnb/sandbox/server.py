@@ -175,6 +175,11 @@ class Sandbox:
     faults
         A :class:`~capnb.sandbox.faults.FaultPlan` (or its ``{kind: rate}`` dict, seeded with
         ``seed``): API requests fail at those rates in the ways real networks and APIs do.
+    promotion_data_variant, extra_promotions
+        How ``promotionData`` answers: ``"documented"``, ``"no_timelines"`` (an org without
+        ``customerPromotionTimelines``) or ``"older"`` (the ``data``-keyed shape), and how many
+        ended, unused promotions it lists before the program's own (see
+        :mod:`capnb.sandbox.promotion_data`).
 
     Use it as a context manager (``start``/``stop``), or ``serve_forever()`` to block.
     """
@@ -193,6 +198,8 @@ class Sandbox:
         summary_envelope: str = "v3",
         rate_limit_window: float = 60.0,
         faults: FaultPlan | Mapping[str, float] | None = None,
+        promotion_data_variant: str = "documented",
+        extra_promotions: int = 0,
     ) -> None:
         self.data = SandboxData(customers, seed)
         if faults is not None and not isinstance(faults, FaultPlan):
@@ -200,7 +207,9 @@ class Sandbox:
         self._app = SandboxApp(self.data, latency_ms=latency_ms,
                                rate_limit_per_min=rate_limit_per_min, token_ttl=token_ttl,
                                error_status=error_status, summary_envelope=summary_envelope,
-                               rate_limit_window=rate_limit_window, faults=faults)
+                               rate_limit_window=rate_limit_window, faults=faults,
+                               promotion_data_variant=promotion_data_variant,
+                               extra_promotions=extra_promotions)
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -1,5 +1,6 @@
 """Answers of the sandbox's ``/v2`` endpoints: identifier lookup, v2 action summary, programs and
-per-customer promotion data (exact limit usage).
+per-customer promotion data (:mod:`capnb.sandbox.promotion_data`, which uses the identifier
+lookup here).
 
 Everything here is shaped from :class:`~capnb.sandbox.data.SandboxData` (the same events as
 the v3 action summary), so the answers agree with each other and with
@@ -19,27 +20,20 @@ Choices where the documentation is silent
 - The v2 summary lists rewards in ``rewards[]`` and badges in ``badges[]``; every other incentive
   action (coupons, enrolment, opt-in, tier upgrade) stays in ``incentives[]`` with ISO dates.
   Every item keeps its ``activityId``.
-- ``promotionData`` reports, for promotion-wide (``limitOn`` ``PROMOTION``) items, the
-  customer's own contribution; ``EVENT`` items carry no usage. Per-customer items equal
-  :meth:`SandboxData.true_usage` (PERIOD_BASED ones in the window ending at ``SANDBOX_AS_OF``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
-from capnb.restrictions import LEGACY_LIMITS, documented
 from capnb.sandbox.answer import Answer, digits
 from capnb.sandbox.data import SandboxData
-from capnb.sandbox.generate import Event, event_quantity
 
 __all__ = [
     "IDENTIFIER_NAMES",
     "identifier_of",
     "lookup",
     "programs",
-    "promotion_data",
     "resolve",
     "v2_action_summary",
 ]
@@ -195,88 +189,4 @@ def programs(data: SandboxData) -> Answer:
                            "programDescription": f"{data.program_name} loyalty program",
                            "pointsToCurrencyRatio": 1.0, "partnerPrograms": [],
                            "default": True}],
-                 "warnings": [], "errors": []}
-
-
-def _number(value: float) -> str:
-    return "-1" if value == -1 else f"{value:.3f}"
-
-
-def _restriction_items(data: SandboxData, promotion_id: int, events: list[Event],
-                       ) -> dict[str, list[dict[str, Any]]]:
-    payload = data.promotion_config(promotion_id)
-    restrictions = payload["promotionRestrictions"]["restrictions"]
-    if restrictions is None:  # legacy limits only: they mirror redemption restrictions
-        families = {"redemptionRestrictions": [
-            {"name": LEGACY_LIMITS[key].twin, "value": value, "type": "NON_PERIOD_BASED"}
-            for key, value in payload["limits"].items() if value]}
-    else:
-        families = {key: restrictions.get(key) or [] for key in (
-            "issualRestrictions", "earnRestrictions", "redemptionRestrictions")}
-    truth = data.usage_of(events, promotion_id)
-    out: dict[str, list[dict[str, Any]]] = {}
-    for family, items in families.items():
-        rows = []
-        for item in items:
-            known = documented(item["name"])
-            if known is None or known.kpi is None:
-                continue
-            kpi, limit_on = known.kpi, known.limit_on
-            row = {"kpi": kpi, "maxLimit": _number(item["value"]), "limitOn": limit_on,
-                   "type": item.get("type") or "NON_PERIOD_BASED",
-                   "periodType": item.get("periodType"), "periodUnit": item.get("periodUnit")}
-            if limit_on == "CUSTOMER":
-                row["currentCustomerUsage"] = f"{truth[item['name']]:.3f}"
-            elif limit_on == "PROMOTION":
-                total = sum(event_quantity(e, str(known.quantity)) for e in events)
-                row["currentCustomerUsage"] = f"{total:.3f}"
-            rows.append(row)
-        out[family] = rows
-    return out
-
-
-def _promotion_entry(data: SandboxData, customer_id: int, promotion_id: int) -> dict[str, Any]:
-    payload = data.promotion_config(promotion_id)
-    events = data.events(customer_id, promotion_id)
-    legacy = payload["limits"]
-    points = sum(e.points for e in events)
-    timelines = []
-    if events:
-        timelines.append({"type": "ENROLMENT", "date": iso(events[0].timestamp)})
-        timelines += [{"type": "ISSUAL", "date": iso(e.timestamp)} for e in events
-                      if e.action is not None]
-    return {
-        "promotionId": promotion_id,
-        "promotionName": payload["name"],
-        "programId": data.program_id,
-        "promotionType": payload["pointsOfferType"],
-        "limits": {"pointsPerCustomer": _number(legacy["pointsPerCustomer"]),
-                   "numberOFTimesPerCustomer": str(legacy["numberOfTimesPerCustomer"]),
-                   "totalPointsInPromotion": _number(legacy["totalPointsInPromotion"]),
-                   "totalPointsPerEventLimit": _number(legacy["totalPointsPerEventLimit"])},
-        "customerUsage": {"currentPointsPerCustomer": f"{points:.3f}",
-                          "currentNumberOfTimesPerCustomer": str(len(events)),
-                          "currentTotalPointsInPromotion": f"{points:.3f}"},
-        "promotionRestriction": _restriction_items(data, promotion_id, events),
-        "customerPromotionTimelines": timelines,
-    }
-
-
-def promotion_data(data: SandboxData, query: dict[str, str], error_status: int = 404) -> Answer:
-    """``GET /v2/customers/lookup/promotionData``: per promotion of the customer's programs,
-    limits, usage and restrictions with ``maxLimit``/``currentCustomerUsage``.
-
-    ``programs`` (comma-separated ids) filters; ``limit``/``offset`` (page number) page the
-    promotions when both are given.
-    """
-    found = _identify(data, query, IDENTIFIER_NAMES, error_status)
-    if isinstance(found, tuple):
-        return found
-    wanted = {p.strip() for p in (query.get("programs") or "").split(",") if p.strip()}
-    ids = data.promotion_ids if not wanted or str(data.program_id) in wanted else []
-    limit, offset = digits(query.get("limit")), digits(query.get("offset"))
-    if limit and offset is not None:
-        ids = ids[offset * limit:(offset + 1) * limit]
-    return 200, {"customerId": found,
-                 "data": [_promotion_entry(data, found, pid) for pid in ids],
                  "warnings": [], "errors": []}
