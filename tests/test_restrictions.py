@@ -20,7 +20,7 @@ from capnb.restrictions import (
 )
 from capnb.sandbox import SandboxData
 from capnb.sandbox.generate import PER_CUSTOMER_SCOPES
-from capnb.sandbox.v2 import promotion_data
+from capnb.sandbox.promotion_data import promotion_data
 from tests.cohorts import AS_OF, make_cohort, make_promotion
 
 EVERY_NAME = [*RESTRICTIONS, *SPELLINGS, *LEGACY_LIMITS]
@@ -114,7 +114,8 @@ def test_sandbox_promotion_data_reads_as_the_configured_restrictions():
     data = SandboxData(customers=20, seed=0)
     customer = data.customer_ids[1]
     status, body = promotion_data(data, {"source": "INSTORE", "identifierName": "id",
-                                         "identifierValue": str(customer)})
+                                         "identifierValue": str(customer),
+                                         "fetchAllUsage": "true"})
     assert status == 200
     frame = parse_promotion_data(body)
     for pid in data.promotion_ids:

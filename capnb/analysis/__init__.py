@@ -21,6 +21,7 @@ from capnb.analysis.headline import (
     overview_headline,
     portfolio_headline,
 )
+from capnb.analysis.issuals import issual_timeline
 from capnb.analysis.limits import (
     customer_utilisation,
     derived_vs_exact,
@@ -41,6 +42,7 @@ __all__ = [
     "customer_utilisation",
     "derived_vs_exact",
     "exact_utilisation",
+    "issual_timeline",
     "issuance_counts",
     "overview_headline",
     "points_summary",

@@ -11,7 +11,9 @@ Per customer it holds, since 2025-06-12 only: incentive counts per (activity, ac
 points totals and issuance counts per category, currency totals and counts, each with the time
 of the *last* issuance. There are no single events, so:
 
-- timelines and recency place each customer at their **last** issuance, not every event;
+- timelines and recency place each customer at their **last** issuance, not every event
+  (``timeline(..., source="issuals")`` counts every issual where promotionData's timelines
+  list them: :mod:`capnb.analysis.issuals`);
 - restriction usage can only be partly derived: see :mod:`capnb.analysis.limits` for utilisation.
 """
 
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from capnb.analysis.issuals import issual_timeline
 from capnb.analysis.summary import (
     COUNT_COLUMNS,
     check_cohort,
@@ -37,6 +40,7 @@ from capnb.validation import check_as_of, check_tz
 
 if TYPE_CHECKING:
     from capnb.fetch.cohort import Cohort
+    from capnb.fetch.exact_usage import ExactUsage
 
 __all__ = [
     "issuance_counts",
@@ -187,11 +191,16 @@ TIMELINE_COLUMNS = ("period", "kind", "benefit", "customers_last_issued",
 
 
 def timeline(cohort: Cohort, freq: str = "D", tz: str = "UTC",
-             by: str | None = "benefit") -> pd.DataFrame:
-    """Customers whose **last** issuance falls in each period (not every event), cumulated.
+             by: str | None = "benefit", *, source: str = "summary",
+             exact: ExactUsage | None = None) -> pd.DataFrame:
+    """Customers whose **last** issuance falls in each period (not every event), cumulated;
+    or, with ``source="issuals"``, every issual per period.
 
     The summary keeps only the latest issuance per customer and benefit, so a customer appears
-    once per benefit, in the period of their last issuance of it.
+    once per benefit, in the period of their last issuance of it. With ``source="issuals"``
+    the series is exact: every issual promotionData's ``customerPromotionTimelines`` list for
+    the cohort's promotion and fetched customers (``exact``), as
+    :func:`capnb.analysis.issuals.issual_timeline` returns it (``by`` does not apply).
 
     Parameters
     ----------
@@ -205,10 +214,17 @@ def timeline(cohort: Cohort, freq: str = "D", tz: str = "UTC",
         category, alternate currencies by currency name; or one column of one kind (``action,
         activity_id, action_id, points_category, currency_name``): only that kind; None: the
         latest issuance of any benefit.
+    source : {"summary", "issuals"}
+        ``"summary"`` (default): last issuances from the action summaries; ``"issuals"``:
+        every issual from ``exact``.
+    exact : ExactUsage, optional
+        Required with ``source="issuals"`` (:func:`capnb.fetch_exact_usage`).
 
     Returns
     -------
     DataFrame
+        With ``source="issuals"``: the columns of
+        :func:`~capnb.analysis.issuals.issual_timeline`. Otherwise:
         ``period`` (datetime64[us, tz], period start; NaT for customers whose last issuance
         time is missing), ``kind`` (str: ``incentives``, ``points``, ``currency``, or ``any``
         when ``by`` is None), ``benefit`` (str: the action, category, currency, ... the group
@@ -219,6 +235,15 @@ def timeline(cohort: Cohort, freq: str = "D", tz: str = "UTC",
         (missing last), then period (NaT last).
     """
     check_cohort(cohort)
+    if source not in ("summary", "issuals"):
+        raise ValidationError("source", f"must be 'summary' or 'issuals', got {source!r}")
+    if source == "issuals":
+        if exact is None:
+            raise ValidationError("exact", "source='issuals' needs the promotionData of the "
+                                  "cohort: exact=capnb.fetch_exact_usage(client, cohort, "
+                                  "program_id, promotion_id)")
+        return issual_timeline(exact, getattr(cohort, "promotion_id", None), freq=freq, tz=tz,
+                               customer_ids=fetched_ids(cohort))
     if not isinstance(freq, str) or freq not in _FREQS:
         raise ValidationError("freq", f"must be one of {', '.join(_FREQS)}, got {freq!r}")
     zone = check_tz(tz)

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from capnb.analysis import notes
+from capnb.analysis.issuals import redemptions_per_issual
 from capnb.errors import ValidationError
-from capnb.restrictions import canonical_name
+from capnb.restrictions import canonical_name, documented
 
 if TYPE_CHECKING:
     from capnb.analysis.evaluate import Evaluated
@@ -60,6 +61,10 @@ def apply_exact(evaluated: list[Evaluated], ids: np.ndarray, exact: ExactUsage,
     amounts = rows["usage"].to_numpy(dtype="float64")
     kpis = rows["kpi"].to_numpy(dtype=object)
     for item in evaluated:
+        known = documented(item.canonical)
+        if known is not None and known.quantity == "redemptions":
+            _apply_redemptions(item, ids, measured, exact, promotion)
+            continue
         hits = np.array(rows_of.get(_key(item.family, item.name, item.type, item.period_unit,
                                          item.limit), []), dtype=np.int64)
         if not len(hits):
@@ -77,3 +82,24 @@ def apply_exact(evaluated: list[Evaluated], ids: np.ndarray, exact: ExactUsage,
             measured=len(measured), skipped=len(ids) - len(measured),
             period_based=item.type == "PERIOD_BASED", period_unit=item.period_unit,
             scope=item.scope, whole_population=whole_population)
+
+
+def _apply_redemptions(item: Evaluated, ids: np.ndarray, measured: np.ndarray,
+                       exact: ExactUsage, promotion: Promotion) -> None:
+    """Redemptions per earn from each issual's ``redeemedCount`` in the timelines (the
+    largest per customer), for the measured customers whose answers carried timelines."""
+    if item.type == "PERIOD_BASED":
+        item.note = notes.REDEMPTIONS_PERIOD_BASED
+        return
+    usage = redemptions_per_issual(exact, promotion.id, measured)
+    known = ~np.isnan(usage)
+    if not known.any():
+        item.note = notes.NO_TIMELINES
+        return
+    item.usage, item.exact = usage, known
+    item.usage_source, item.window_start = "promotionData", pd.NaT
+    item.metric, item.unit = notes.REDEMPTIONS_METRIC, "count"
+    item.measurability = "exact"
+    item.note = notes.redemptions_note(with_timelines=int(known.sum()),
+                                       without=int((~known).sum()),
+                                       skipped=len(ids) - len(measured))

@@ -25,7 +25,7 @@ MAX_NUMBER_OF_EARNS_PER_CUSTOMER        customer   sum of points times_issued   
 MAX_ALLOWED_TIMES_PER_CUSTOMER [L]      customer   largest of three counts [3]    lower_bound
 MAX_ALLOWED_POINTS_PER_EVENT [L]        event      largest category average [4]   proxy
 MAX_POINTS_PER_EARN_PER_CUSTOMER        event      largest category average [4]   proxy
-MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER   earn       none: no redemptions           not_measurable
+MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER   earn       none: no redemptions [7]       not_measurable
 MAX_ALLOWED_POINTS_PER_PROMOTION [L]    promotion  cohort sum of total_points     lower_bound [5]
 MAX_NUMBER_OF_EARNS_PER_PROMOTION [E]   promotion  cohort sum of times_issued     lower_bound [5]
 MAX_ALLOWED_TIMES_PER_PROMOTION         promotion  cohort sum of [3]              lower_bound
@@ -50,6 +50,9 @@ before the window contributes exactly 0; one whose last issuance lies inside con
 amount when issued once, else at least one event (and at least 0 points); a missing or later
 (than ``as_of``) last issuance contributes at least 0. Whether a cap was hit in an earlier window
 cannot be seen. Per customer the value is ``exact`` when every contribution is known.
+[7] with ``usage="exact"``: ``exact``, the largest ``redeemedCount`` of one issual in
+promotionData's ``customerPromotionTimelines``, for the customers whose answers carry them
+(not measurable without them, or when PERIOD_BASED).
 Unlimited (``-1``) restrictions are measured but have no share. Legacy ``limits`` rows are kept
 (they often mirror a restriction) and measured as the restriction they mirror.
 """
@@ -186,8 +189,9 @@ def utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = None,
                                                  "unlimited", "metric", "unit",
                                                  "measurability", "note", "usage_source")}
         record["canonical_name"], record["restriction"] = item.canonical, item.label
-        if item.usage is not None:
-            record.update(statistics(item.usage, item.limit, item.unlimited, item.scope))
+        if item.usage is not None:  # NaN: a customer the source could not measure
+            record.update(statistics(item.usage[~np.isnan(item.usage)], item.limit,
+                                     item.unlimited, item.scope))
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=list(UTILISATION_COLUMNS))
     return typed_frame(frame, UTILISATION_COLUMNS)

@@ -20,6 +20,9 @@ from capnb.labels import MISSING
 __all__ = [
     "BEST_MEASURABILITY",
     "EXACT_METRIC",
+    "NO_TIMELINES",
+    "REDEMPTIONS_METRIC",
+    "REDEMPTIONS_PERIOD_BASED",
     "METRIC_TEXT",
     "NO_EXACT_CUSTOMERS",
     "NO_EXACT_USAGE",
@@ -29,6 +32,7 @@ __all__ = [
     "measured_verdict",
     "not_measurable_note",
     "number_text",
+    "redemptions_note",
     "share_text",
     "unplaced_window_note",
     "windowed_metric",
@@ -56,9 +60,21 @@ NO_EXACT_USAGE = (" promotionData reports no usage for this restriction: derived
                   "summaries.")
 """Appended to the note of a restriction promotionData does not report."""
 
+REDEMPTIONS_METRIC = ("largest redeemedCount of one issual (promotionData "
+                      "customerPromotionTimelines)")
+"""The metric text of redemptions per earn measured from the timelines."""
+NO_TIMELINES = ("Not measurable: promotionData's answers carried no customerPromotionTimelines "
+                "(each issual's redeemedCount) for these customers, and the documentation does "
+                "not say how its currentCustomerUsage counts redemptions per earn.")
+"""The note of redemptions per earn when no answer carried timelines."""
+REDEMPTIONS_PERIOD_BASED = ("Not measurable: PERIOD_BASED, and the timelines give each "
+                            "issual's redeemedCount without the dates of its redemptions.")
+"""The note of a period-based redemptions-per-earn cap."""
+
 _WHY_NOT = {
-    "redemptions": ("the summary reports benefits issued, never redemptions (the promotionData "
-                    "endpoint reports this usage)"),
+    "redemptions": ("the summary reports benefits issued, never redemptions (promotionData's "
+                    "customerPromotionTimelines give each issual's redeemedCount: "
+                    "utilisation(..., usage=\"exact\", exact=...))"),
     None: "capnb does not know which quantity this restriction name limits",
 }
 _OUTSIDE_COHORT = ("Lower bound: the cohort's total; customers outside the cohort also count "
@@ -229,3 +245,12 @@ def exact_verdict(*, measured: int, skipped: int, period_based: bool, period_uni
         level = "lower_bound"
         notes.append(_OUTSIDE_COHORT)
     return level, " ".join(notes)
+
+
+def redemptions_note(*, with_timelines: int, without: int, skipped: int) -> str:
+    """The note of redemptions per earn measured from the timelines' ``redeemedCount``."""
+    left_out = [f"{without} customer(s) whose answers carried no timelines"] if without else []
+    left_out += [f"{skipped} customer(s) without promotionData"] if skipped else []
+    return (f"Exact: the largest redeemedCount of one issual in promotionData's "
+            f"customerPromotionTimelines, for {with_timelines} customer(s)"
+            + (f"; {' and '.join(left_out)} are left out" if left_out else "") + ".")
