@@ -1,5 +1,6 @@
-"""The sandbox's related endpoints (lookup, v2 summary, programs, promotions list,
-promotionData): documented shapes and errors, and agreement with the v3 data and the truth."""
+"""The sandbox's related endpoints (lookup, v2 summary, programs, promotions list):
+documented shapes and errors, and agreement with the v3 data and the truth (promotionData:
+tests/test_promotion_data.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ BASIC = {"Authorization": "Basic " + base64.b64encode(
     f"{SANDBOX_TILL_ID}:{hashlib.md5(SANDBOX_PASSWORD.encode()).hexdigest()}".encode()).decode()}
 LOOKUP = "/v2/customers/lookup"
 V2_SUMMARY = "/v2/customers/lookup/customerPromotionDetails/actionSummary"
-PROMOTION_DATA = "/v2/customers/lookup/promotionData"
 PROGRAMS = "/v2/organization/programs"
 LIST = "/api_gateway/loyalty/v1/programs/promotions/list"
 
@@ -214,66 +214,3 @@ def test_promotions_list_status_filter(app: SandboxApp) -> None:
 def test_promotions_list_errors(app: SandboxApp, query: dict, status: int, code: int) -> None:
     got_status, body = get(app, LIST, **query)
     assert got_status == status and body["status"]["code"] == code and body["data"] is None
-
-
-# -- promotionData -----------------------------------------------------------------------------
-
-def test_promotion_data_usage_equals_the_truth(app: SandboxApp) -> None:
-    data = app.data
-    period_based = 0
-    for customer in data.customer_ids[:60]:
-        status, body = get(app, PROMOTION_DATA, **ident("id", customer))
-        assert status == 200 and body["customerId"] == customer
-        assert [p["promotionId"] for p in body["data"]] == data.promotion_ids
-        for entry in body["data"]:
-            truth = data.true_usage(customer, entry["promotionId"])
-            items = [i for family in entry["promotionRestriction"].values() for i in family]
-            customer_items = [i for i in items if i["limitOn"] == "CUSTOMER"]
-            assert len(customer_items) == len([n for n in truth if "PER_EVENT" not in n
-                                               and n != "MAX_POINTS_PER_EARN_PER_CUSTOMER"])
-            for item in items:
-                assert isinstance(item["maxLimit"], str)
-                if item["limitOn"] == "EVENT":
-                    assert "currentCustomerUsage" not in item
-                else:
-                    assert re.fullmatch(r"\d+\.000", item["currentCustomerUsage"])
-                period_based += item["type"] == "PERIOD_BASED"
-            usage = sorted(float(i["currentCustomerUsage"]) for i in customer_items)
-            expected = sorted(v for n, v in truth.items() if "PER_EVENT" not in n
-                              and n != "MAX_POINTS_PER_EARN_PER_CUSTOMER")
-            assert usage == expected
-    assert period_based > 0
-
-
-def test_promotion_data_shape_of_limits(app: SandboxApp) -> None:
-    customer = app.data.customer_ids[5]
-    _, body = get(app, PROMOTION_DATA, **ident("email", identifier_of(customer, "email"),
-                                               programs=str(PROGRAM)))
-    entry = {p["promotionId"]: p for p in body["data"]}[GOLD_TIER]
-    assert entry["limits"]["numberOFTimesPerCustomer"] == "12"
-    assert entry["limits"]["pointsPerCustomer"] == "2000.000"
-    events = app.data.events(customer, GOLD_TIER)
-    assert entry["customerUsage"]["currentNumberOfTimesPerCustomer"] == str(len(events))
-    assert float(entry["customerUsage"]["currentPointsPerCustomer"]) == sum(
-        e.points for e in events)
-    unlimited = [i for i in {p["promotionId"]: p for p in body["data"]}[DOUBLE_POINTS][
-        "promotionRestriction"]["redemptionRestrictions"] if i["maxLimit"] == "-1"]
-    assert len(unlimited) == 1 and unlimited[0]["kpi"] == "NUMBER_OF_TIMES"
-
-
-def test_promotion_data_filters_and_pages(app: SandboxApp) -> None:
-    customer = app.data.customer_ids[5]
-    _, body = get(app, PROMOTION_DATA, **ident("id", customer, programs="999"))
-    assert body["data"] == []
-    _, body = get(app, PROMOTION_DATA, **ident("id", customer, limit=3, offset=1))
-    assert [p["promotionId"] for p in body["data"]] == [GOLD_TIER]
-
-
-@pytest.mark.parametrize("query, status, code", [
-    (ident("id", 388000002), 404, 8015),
-    (ident("mobile", "910388000002"), 404, 8015),
-    ({"identifierName": "id", "identifierValue": 388000001}, 400, 8883),
-])
-def test_promotion_data_errors(app: SandboxApp, query: dict, status: int, code: int) -> None:
-    got_status, body = get(app, PROMOTION_DATA, **query)
-    assert got_status == status and error_code(body) == code
