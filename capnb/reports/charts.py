@@ -39,6 +39,7 @@ from capnb.reports.chart_style import (
     values,
     wrap,
 )
+from capnb.reports.issual_charts import issual_timeline_chart
 
 __all__ = [
     "MEASURABILITY_COLOURS",
@@ -46,6 +47,7 @@ __all__ = [
     "TEMPLATE",
     "budget_burn_chart",
     "customer_utilisation_histogram",
+    "issual_timeline_chart",
     "issuance_chart",
     "no_data_figure",
     "points_chart",

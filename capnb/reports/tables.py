@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from capnb.models import Promotion
 
 __all__ = ["CSS", "Table", "actions", "benefits", "comparison", "customer_limits", "issuance",
-           "near_cap", "points", "portfolio", "recency", "restrictions", "status_counts",
+           "issuals", "near_cap", "points", "portfolio", "recency", "restrictions", "status_counts",
            "table", "unanswered", "utilisation"]
 
 _NEAR = f"near cap (≥{NEAR_CAP:.0%})"
@@ -243,6 +243,25 @@ def benefits(frame: pd.DataFrame, *, as_of: Any, timezone: str = "UTC") -> Table
     headers = {c: known.get(c, str(c).replace("_", " ")) for c in out.columns}
     return _build(out, headers, {"days_since_last": "days", "action_id": "text"},
                   timezone=zone, empty="None issued.")
+
+
+def issuals(frame: pd.DataFrame, *, timezone: str = "UTC") -> Table:
+    """Enrolments and issuals (``ExactUsage.issuals`` or ``client.customer_issuals``), oldest
+    first: ids, dates in ``timezone`` and how many times each issual was redeemed.
+
+    ``data``: the shown columns, unformatted.
+    """
+    frame = _check_frame(frame)
+    _check_columns(frame, ["enrolled_at", "issued_at", "redeemed_count"], "frame",
+                   "an issuals frame (ExactUsage.issuals)")
+    ordered = frame.sort_values(["customer_id", "enrolled_at", "issued_at"], kind="stable",
+                                na_position="last")
+    return table(ordered, columns={
+        "enrolment_id": "enrolment", "enrolled_at": "enrolled",
+        "enrolment_expiry": "enrolment expires", "issual_id": "issual", "issued_at": "issued",
+        "issual_expiry": "issual expires", "redeemed_count": "redeemed"},
+        kinds={"enrolment_id": "id", "issual_id": "id"}, timezone=timezone,
+        empty="promotionData listed no enrolment or issual.")
 
 
 # -- restrictions and their usage ------------------------------------------------------------------
