@@ -374,3 +374,22 @@ def test_single_customer_charts_speak_of_this_customer(promotion):
         [], name="A promotion with a rather long name, as some have"))
     assert long.layout.title.text == ("Incentives issued —<br>A promotion with a rather long "
                                       "name, as some have (1)")
+
+
+def test_issual_timeline_chart(sandbox):
+    import capnb
+
+    customers = list(sandbox.data.customer_ids[:60])
+    with capnb.connect(sandbox.environ()) as client:
+        exact = capnb.fetch_exact_usage(client, customers, PROGRAM, ENROL_EARN, progress=False)
+    weekly = analysis.issual_timeline(exact, ENROL_EARN, freq="W")
+    fig = charts.issual_timeline_chart(weekly, promotion="Enrol <b>& Earn")
+    assert isinstance(fig, go.Figure)
+    bars = {t.name: t for t in fig.data if t.type == "bar"}
+    assert sum(bars["issuals"].y) == weekly["issuals"].sum() > 0
+    assert "60 customer(s)" in fig.layout.title.subtitle.text
+    assert "&lt;b&gt;" in fig.layout.title.text
+    empty = charts.issual_timeline_chart(weekly.iloc[:0])
+    assert "No data" in empty.layout.annotations[0].text
+    with pytest.raises(ValidationError):
+        charts.issual_timeline_chart(pd.DataFrame({"period": []}))

@@ -342,3 +342,16 @@ def test_no_sandbox_table_overflows_1280_px(runs, tmp_path):
     too_wide = [(name, section, table) for name, section, table in widths
                 if section > 1280 or table > 1280]
     assert too_wide == []
+
+
+def test_issuals_table(sandbox):
+    customer = sandbox.data.customer_ids[1]
+    with capnb.connect(sandbox.environ()) as client:
+        frame = client.customer_issuals(customer, PROGRAM)
+    truth = sandbox.data.enrolment(customer, ENROL_EARN)
+    shown = tables.issuals(frame[frame["promotion_id"] == ENROL_EARN], timezone="Asia/Kolkata")
+    assert shown.data["redeemed_count"].tolist() == [i.redeemed for i in truth.issuals]
+    assert "redeemed" in repr(shown)
+    assert "no enrolment" in repr(tables.issuals(frame.iloc[:0]))
+    with pytest.raises(ValidationError):
+        tables.issuals(pd.DataFrame({"x": [1]}))
