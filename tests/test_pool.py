@@ -157,8 +157,8 @@ def break_some(client: Client, errors: dict[int, BaseException],
 
     monkeypatch.setattr(client, "fetch_summary_payload",
                         breaking(client.fetch_summary_payload, lambda c, *rest: c))
-    monkeypatch.setattr(client, "customer_promotion_usage_rows",
-                        breaking(client.customer_promotion_usage_rows, lambda c, *rest: c))
+    monkeypatch.setattr(client, "customer_promotion_data",
+                        breaking(client.customer_promotion_data, lambda c, *rest: c))
     monkeypatch.setattr(client, "lookup_customer",  # the sandbox's mobiles: 91 + the id
                         breaking(client.lookup_customer, lambda name, value, *rest:
                                  int(value[2:])))

@@ -570,7 +570,10 @@ def test_true_usage_follows_the_documented_mapping(cohort: tuple[SandboxData, di
                 if name in ("MAX_ALLOWED_POINTS_PER_EVENT", "MAX_POINTS_PER_EARN_PER_CUSTOMER"):
                     expected = max((e.points for e in evs), default=0.0)
                 elif name == "MAX_REDEMPTIONS_PER_EARN_PER_CUSTOMER":
-                    expected = 0.0
+                    enrolment = data.enrolment(cid, pid)
+                    expected = float(max((i.redeemed for i in enrolment.issuals), default=0)
+                                     if enrolment else 0)
+                    assert expected <= (item["value"] if item["value"] >= 0 else 3)
                 elif item.get("type") == "PERIOD_BASED":
                     start = AS_OF_MS - WINDOW_MS[item["periodUnit"]]
                     expected = sum(QUANTITY[name](e) for e in evs if e.timestamp > start)

@@ -4,7 +4,7 @@ Each method checks its arguments (:mod:`capnb.validation`) before any request, b
 request's path and parameters, sends it through the :class:`~capnb.api.transport.Transport`
 (pool, retries, error translation) and hands the body to the endpoint's parser. The fetch layer
 calls :meth:`Client.fetch_summary_payload`, :meth:`Client.lookup_customer` and
-:meth:`Client.customer_promotion_usage_rows` with a :class:`Throttle`; request parameters are
+:meth:`Client.customer_promotion_data` with a :class:`Throttle`; request parameters are
 built here only.
 """
 
