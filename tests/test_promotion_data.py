@@ -251,6 +251,12 @@ def test_issual_timeline_equals_the_true_issuals_per_week(sandbox, sample, promo
     got = weekly.set_index("period")["issuals"]
     assert got[got > 0].astype("int64").to_dict() == truth.to_dict()
     assert weekly["cumulative_issuals"].iloc[-1] == truth.sum()
+    enrolled = [pd.Timestamp(e.enrolled_ms, unit="ms", tz="UTC") for e in (
+        sandbox.data.enrolment(int(c), promotion_id) for c in measured) if e is not None]
+    weeks = pd.Series(enrolled).dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
+    got = weekly.set_index("period")["enrolments"]
+    assert got[got > 0].astype("int64").to_dict() == weeks.dt.tz_localize(
+        "UTC").value_counts().sort_index().to_dict()
     assert (weekly["period"].diff().dropna() == pd.Timedelta(days=7)).all()  # zeros kept
     last = analysis.timeline(cohort, freq="W")  # the default: last issuances, per customer
     assert "customers_last_issued" in last and "issuals" not in last

@@ -280,7 +280,7 @@ def customer_utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = N
     columns["share_of_limit"] = np.concatenate(shares)
     for name, flag in (("at_cap", usage >= limit), ("near_cap", usage >= NEAR_CAP * limit),
                        ("over_cap", usage > limit)):
-        columns[name] = pd.arrays.BooleanArray(flag & capped, ~capped)
+        columns[name] = pd.arrays.BooleanArray(flag & capped, ~capped | np.isnan(usage))
     return pd.DataFrame(columns)[list(CUSTOMER_UTILISATION_COLUMNS)]
 
 

@@ -19,8 +19,9 @@ Routes::
     GET  /v2/customers/lookup/promotionData                                Basic or OAuth
     GET  /v2/organization/programs                                         Basic or OAuth
     GET  /api_gateway/loyalty/v1/programs/promotions/list                  Basic or OAuth
-         (the bodies of the /v2 four come from :mod:`capnb.sandbox.v2`, those of the two
-         api_gateway routes from :mod:`capnb.sandbox.gateway`)
+         (the bodies of the /v2 routes come from :mod:`capnb.sandbox.v2`, promotionData's
+         from :mod:`capnb.sandbox.promotion_data`, those of the two api_gateway routes from
+         :mod:`capnb.sandbox.gateway`)
     GET  /__sandbox__/stats, /__sandbox__/catalog                           no auth, not counted
 """
 
