@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -61,9 +60,5 @@ def issual_timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
                       xaxis=dict(type="date", title_text=f"Period (start, {esc(tz)})"),
                       yaxis=dict(title_text="Count", rangemode="tozero"),
                       yaxis2=dict(title_text="Cumulative issuals", overlaying="y", side="right",
-                                  rangemode="tozero", showgrid=False,
-                                  range=[0, float(np.nanmax(dated["cumulative_issuals"]
-                                                            .to_numpy(dtype="float64",
-                                                                      na_value=np.nan))) * 1.05
-                                         or 1]))
+                                  rangemode="tozero", showgrid=False))
     return fig
