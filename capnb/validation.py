@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -131,3 +132,16 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise ValidationError(name, f"must be True or False, got {value!r}")
     return bool(value)
+
+
+def check_frame(name: str, frame: Any, columns: Iterable[Any] = (),
+                source: str | None = None) -> pd.DataFrame:
+    """``frame`` when it is a DataFrame holding ``columns``, else a ValidationError naming the
+    function the frame should come from (``source``)."""
+    origin = f" from {source}" if source else ""
+    if not isinstance(frame, pd.DataFrame):
+        raise ValidationError(name, f"must be a DataFrame{origin}, got {type(frame).__name__}")
+    missing = [str(c) for c in columns if c not in frame.columns]
+    if missing:
+        raise ValidationError(name, f"must be a DataFrame{origin} (missing {', '.join(missing)})")
+    return frame

@@ -359,3 +359,15 @@ def test_connect_from_environment(monkeypatch, sandbox, catalog):
     monkeypatch.setenv("CAPILLARY_TILL_ID", SANDBOX_TILL_ID)
     monkeypatch.setenv("CAPILLARY_PASSWORD_MD5", hashlib.md5(SANDBOX_PASSWORD.encode()).hexdigest())
     assert capnb.connect().promotion(catalog["program_id"], catalog["promotions"][0]["id"]).id
+
+
+def test_the_sandbox_reward_action_joins_its_incentives(sandbox, catalog):
+    sandbox_client = capnb.connect(sandbox.environ())
+    promotion = sandbox_client.promotion(3334, 1133601377)
+    reward_ids = {p["rewardId"] for p in promotion.actions["properties"] if "rewardId" in p}
+    issued = set()
+    for customer in catalog["customer_ids"][:40]:
+        summary = sandbox_client.action_summary(customer, 3334, 1133601377)
+        issued |= set(summary.incentives.loc[summary.incentives["action"] == "REWARD",
+                                             "action_id"])
+    assert reward_ids and issued and issued <= reward_ids, (reward_ids, issued)

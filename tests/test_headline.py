@@ -218,7 +218,7 @@ def test_a_cohort_of_one_activity_gives_lower_bounds():
 
 def test_argument_errors(runs):
     promotion, cohort, frame = runs[ENROL_EARN]
-    with pytest.raises(ValidationError, match="utilisation: must be a frame from"):
+    with pytest.raises(ValidationError, match="utilisation: must be a DataFrame from"):
         analysis.overview_headline(promotion, cohort, frame.drop(columns="measurability"),
                                    as_of=AS_OF_SANDBOX)
     with pytest.raises(ValidationError, match="promotion"):
@@ -359,7 +359,7 @@ def test_the_portfolio_names_the_riskiest_and_the_unmeasured(budgets):
     assert risk.startswith(f"1 promotion: Enrol & Earn Stars ({ENROL_EARN}): risk 1.50")
     empty = analysis.portfolio_headline(frame.iloc[:0], as_of=AS_OF_SANDBOX)
     assert by_label(empty)["At risk"].exactness == "not_measurable"
-    with pytest.raises(ValidationError, match="budgets: must be a frame"):
+    with pytest.raises(ValidationError, match="budgets: must be a DataFrame"):
         analysis.portfolio_headline(analysis.portfolio_view(budgets), as_of=AS_OF_SANDBOX)
 
 

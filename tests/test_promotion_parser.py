@@ -157,6 +157,17 @@ def test_several_cases_and_actions_per_rule():
                                               {"badgeMetaId": "b1"}]
 
 
+@pytest.mark.parametrize("spelling", [118221, 118221.0, "118221.0", "118221"])
+def test_an_action_id_has_one_spelling_so_actions_join_incentives(spelling):
+    promo = promotion_example()
+    promo["rulesetInfos"][0]["rules"][0]["caseToActions"]["true"] = [
+        {"actionName": "CONVERT_POINTS_TO_REWARD_ACTION",
+         "mandatoryPropertiesValues": {"rewardId": spelling, "points": 10.0, "note": "1.0"}}]
+    (properties,) = parse_promotion(promo).actions["properties"]
+    # ids (keys ending in "id") as the summaries spell them; other values untouched
+    assert properties == {"rewardId": "118221", "points": 10.0, "note": "1.0"}
+
+
 def test_rulesets_null_or_missing_give_empty_rules_and_actions():
     for rulesets in (None, [], [{"id": 1, "rules": None}]):
         result = parse_promotion(promotion_example() | {"rulesetInfos": rulesets})

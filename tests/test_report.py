@@ -17,6 +17,7 @@ import capnb
 from capnb import cli
 from capnb.reports import notebook, render, tables
 from tests.report_runs import HOSTILE, NOTEBOOKS, render_cli, rendered, rendered_hostile
+from tests.sandbox_ids import DOUBLE_POINTS, ENROL_EARN
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "capnb" / "reports" / "notebooks"
@@ -242,6 +243,19 @@ def test_header_escapes_api_text():
     html_text = details._repr_html_()
     assert "<script>" not in html_text and "activity_id = &#x27;&lt;script&gt;" in html_text
     assert f"capnb</th><td style=\"text-align:left\">{capnb.__version__}" in html_text
+
+
+def test_header_says_when_the_summary_cannot_cover_the_whole_promotion():
+    src = notebook.open_source("sandbox", 20, store=None)
+    try:  # Double Points Weekend started on 2025-06-01, Enrol & Earn Stars on 2025-07-31
+        early, late = (src.promotion(3334, p) for p in (DOUBLE_POINTS, ENROL_EARN))
+    finally:
+        src.close()
+    said = repr(notebook.header("Overview", promotion=early, source=src, as_of="now"))
+    assert ("Coverage: The action summary holds nothing before 2025-06-12; this promotion "
+            "started on 2025-06-01") in said
+    assert "Coverage" not in repr(notebook.header("Overview", promotion=late, source=src,
+                                                  as_of="now"))
 
 
 def _notebook_with_outputs() -> nbformat.NotebookNode:

@@ -130,14 +130,15 @@ def test_v2_summary_carries_the_same_benefits_as_v3(app: SandboxApp, promotion_i
         incentives = sorted(
             [(i["activityId"], i["action"], i["actionId"], i["actionIssuedCount"],
               _ms(i["lastIssuedOn"])) for i in v2["incentives"]]
-            + [(r["activityId"], "REWARD", r["rewardSeriesId"], r["numberOfTimesIssued"],
-                _ms(r["lastIssuedOn"])) for r in v2["rewards"]]
+            + [(r["activityId"], "REWARD", r["rewardSeriesId"].removesuffix(".0"),
+                r["numberOfTimesIssued"], _ms(r["lastIssuedOn"])) for r in v2["rewards"]]
             + [(b["activityId"], "BADGES", b["badgeSeriesId"], b["numberOfTimesIssued"],
                 _ms(b["lastIssuedOn"])) for b in v2["badges"]], key=repr)
         assert incentives == sorted([(i["activityId"], i["action"], i["actionId"],
                                       i["actionIssuedCount"], i["lastIssuedOn"])
                                      for i in v3["incentives"]], key=repr)
         assert all(i["action"] not in ("REWARD", "BADGES") for i in v2["incentives"])
+        assert all(r["rewardSeriesId"].endswith(".0") for r in v2["rewards"])  # as some come
         currencies = [(c["alternateCurrencyName"], s["totalIssued"], s["numberOfTimesIssued"],
                        _ms(s["lastIssuedOn"])) for c in v2["alternateCurrencies"]
                       for s in c["alternateCurrencySubDetails"]]

@@ -30,6 +30,7 @@ from capnb.analysis.limits import (
     utilisation,
 )
 from capnb.analysis.measure import NEAR_CAP
+from capnb.analysis.notes import coverage_sentence
 from capnb.analysis.portfolio import portfolio_frame, portfolio_view
 from capnb.analysis.summary import DATA_START
 
@@ -38,6 +39,7 @@ __all__ = [
     "NEAR_CAP",
     "Fact",
     "Headline",
+    "coverage_sentence",
     "customer_headline",
     "customer_utilisation",
     "derived_vs_exact",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from capnb import validation
 from capnb.analysis.notes import number_text, share_text
 from capnb.errors import ValidationError
 from capnb.labels import MEASURABILITY, PERIOD_UNIT, restriction_label
@@ -143,13 +144,7 @@ def amount_text(value: Any, of: Any = None, unit: Any = None) -> str:
 def check_frame(name: str, frame: Any, columns: Iterable[str], source: str) -> pd.DataFrame:
     """``frame`` when it has ``columns`` (and known ``measurability`` values, if any), else a
     ValidationError naming ``source``."""
-    if not isinstance(frame, pd.DataFrame):
-        raise ValidationError(name, f"must be a frame from {source}, got "
-                              f"{type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValidationError(name, f"must be a frame from {source} (missing "
-                              f"{', '.join(missing)})")
+    validation.check_frame(name, frame, columns, source)
     if "measurability" in frame.columns:
         unknown = set(frame["measurability"].dropna().astype(str)) - set(MEASURABILITY)
         if unknown:

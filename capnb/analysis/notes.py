@@ -28,6 +28,7 @@ __all__ = [
     "NO_EXACT_USAGE",
     "Coverage",
     "Verdict",
+    "coverage_sentence",
     "exact_verdict",
     "measured_verdict",
     "not_measurable_note",
@@ -130,6 +131,24 @@ class Coverage:
         if window_begin is None:
             return start_gaps + activity_gaps
         return activity_gaps + ([] if window_begin >= DATA_START else start_gaps)
+
+
+def coverage_sentence(start: pd.Timestamp | None) -> str:
+    """What a report header says when the action summary cannot cover a promotion's whole life
+    ('' when it started on or after 2025-06-12).
+
+    >>> coverage_sentence(pd.Timestamp("2025-06-01", tz="UTC"))[:62]
+    'The action summary holds nothing before 2025-06-12; this promo'
+    >>> coverage_sentence(pd.Timestamp("2025-07-31", tz="UTC"))
+    ''
+    """
+    if start is not None and not pd.isna(start) and start >= DATA_START:
+        return ""
+    began = ("its start date is unknown" if start is None or pd.isna(start)
+             else f"this promotion started on {start:%Y-%m-%d}")
+    return (f"The action summary holds nothing before {DATA_START:%Y-%m-%d}; {began}, so its "
+            "benefits before then are missing and the figures derived from the summary are "
+            "lower bounds.")
 
 
 @dataclass(frozen=True)

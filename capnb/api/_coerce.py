@@ -35,6 +35,7 @@ __all__ = [
     "as_count",
     "as_epoch_ms",
     "as_float",
+    "as_id",
     "as_int",
     "as_issued_ms",
     "as_str",
@@ -53,6 +54,7 @@ ISSUED_MAX_MS = 4_102_444_800_000
 """2100-01-01T00:00Z in epoch ms: issuance times are before it."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
+_INTEGRAL_DECIMAL = re.compile(r"([0-9]+)\.0*")
 _MS = timedelta(milliseconds=1)
 _BOOLS = (bool, np.bool_)
 _NUMBERS = (int, float, np.integer, np.floating)
@@ -136,6 +138,18 @@ def as_str(value: Any, what: str) -> str | None:
     if isinstance(value, _NUMBERS) and not isinstance(value, _BOOLS):
         return str(as_int(value, what))  # 5231232.0 -> "5231232"; 1.5 and NaN are rejected
     bad_value(f"{what}: expected a string", value)
+
+
+def as_id(value: Any, what: str) -> str | None:
+    """An id kept as text (reward series, badge and action ids), one spelling per id: a number
+    or an integral decimal (``118221.0``, ``"118221.0"``) is ``"118221"``; other text verbatim.
+
+    >>> as_id("118221.0", "id"), as_id(118221.0, "id"), as_id("EarlyBirdBadge", "id")
+    ('118221', '118221', 'EarlyBirdBadge')
+    """
+    text = as_str(value, what)
+    match = _INTEGRAL_DECIMAL.fullmatch(text) if text is not None and "." in text else None
+    return match.group(1) if match else text
 
 
 def as_bool(value: Any, what: str) -> bool | None:

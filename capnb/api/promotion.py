@@ -16,6 +16,7 @@ import numpy as np
 from capnb.api._coerce import (
     as_bool,
     as_epoch_ms,
+    as_id,
     as_int,
     as_str,
     bad_value,
@@ -93,8 +94,19 @@ def _rule_rows(promo: Mapping[str, Any]) -> tuple[list[Row], list[Row]]:
                                     "mandatoryPropertiesValues")
                     actions.append((rule_id, str(case), as_str(action.get("actionName"), "action"),
                                     as_str(action.get("description"), "description"),
-                                    dict(props)))
+                                    {str(k): _property(str(k), v) for k, v in props.items()}))
     return rules, actions
+
+
+def _property(key: str, value: Any) -> Any:
+    """An action property; the value of an id (a key ending in "id": ``rewardId``,
+    ``badgeMetaId``) as text in one spelling, so it joins the incentives' ``action_id``."""
+    if not key.lower().endswith("id") or isinstance(value, bool):
+        return value
+    if isinstance(value, str) or type(value) is int or (
+            isinstance(value, float) and value.is_integer() and abs(value) < 2**63):
+        return as_id(value, f"mandatoryPropertiesValues.{key}")
+    return value
 
 
 def parse_promotion(payload: Any, *, request_id: str | None = None) -> Promotion:
@@ -115,7 +127,9 @@ def parse_promotion(payload: Any, *, request_id: str | None = None) -> Promotion
         - ``rules``: ``ruleset_id, rule_id`` (Int64), ``name, expression`` (str), ``is_active``
           (boolean), ``priority`` (Int64), ``start, end`` (datetime64[us, UTC]; sentinels NaT).
         - ``actions``: ``rule_id`` (Int64), ``case, action_name, description`` (str),
-          ``properties`` (object: the dict of ``mandatoryPropertiesValues``).
+          ``properties`` (object: the dict of ``mandatoryPropertiesValues``; an id's value,
+          under a key ending in "id", as text in the incentives' spelling: ``133423``,
+          ``133423.0`` and ``"133423.0"`` are ``"133423"``).
 
     Raises
     ------

@@ -14,7 +14,6 @@ join; a list item with none of its documented fields is a ``ResponseFormatError`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -26,6 +25,7 @@ from capnb.api._coerce import (
     ISSUED_MIN_MS,
     as_count,
     as_float,
+    as_id,
     as_int,
     as_issued_ms,
     as_str,
@@ -52,7 +52,6 @@ __all__ = [
 
 _I64 = INT64_BOUND
 _MIN_MS, _MAX_MS = ISSUED_MIN_MS, ISSUED_MAX_MS
-_INTEGRAL_DECIMAL = re.compile(r"([0-9]+)\.0*")
 _V2_CURRENCY_KEYS = ("alternateCurrencyName", "alternateCurrencySubDetails",
                      "alternateCurrenciesSubDetails")
 _NOT_ISSUED = frozenset({"REDEEMED", "EXPIRED", "REVERSED", "RETURNED"})
@@ -100,7 +99,7 @@ def _incentive_rows(items: list[Any], ids: Row) -> list[Row]:
                 and -_I64 <= count < _I64 and _MIN_MS <= last < _MAX_MS and "." not in action_id):
             activity, action, action_id = (as_str(activity, "activityId"),
                                            as_str(action, "action"),
-                                           _action_id(as_str(action_id, "actionId")))
+                                           as_id(action_id, "actionId"))
             count = as_count(count, "actionIssuedCount")
             last = as_issued_ms(last, "lastIssuedOn")
             if action is None and action_id is None and count is None and last is None:
@@ -190,12 +189,6 @@ def _is_v2(obj: Mapping[str, Any]) -> bool:
     return type(currencies) is list and any(
         type(item) is dict and "currencyName" not in item
         and any(key in item for key in _V2_CURRENCY_KEYS) for item in currencies)
-
-
-def _action_id(value: str | None) -> str | None:
-    """``"118221.0"`` -> ``"118221"`` (the id sent as a number elsewhere); others verbatim."""
-    match = _INTEGRAL_DECIMAL.fullmatch(value) if value is not None and "." in value else None
-    return match.group(1) if match else value
 
 
 def summary_rows(obj: Mapping[str, Any]) -> tuple[list[Row], list[Row], list[Row]]:

@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from capnb.errors import ValidationError
+from capnb import validation
 from capnb.labels import MEASURABILITY
 
 __all__ = [
@@ -112,14 +112,7 @@ def wrap(text: Any, width: int = 80) -> str:
 
 def check_frame(frame: Any, required: tuple[str, ...], name: str = "frame") -> pd.DataFrame:
     """``frame`` if it is a DataFrame with the ``required`` columns, else ValidationError."""
-    if not isinstance(frame, pd.DataFrame):
-        raise ValidationError(name, f"must be a DataFrame from capnb.analysis.benefits, got "
-                              f"{type(frame).__name__}")
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ValidationError(name, f"is missing the column(s) {', '.join(missing)}; pass the "
-                              "frame the matching capnb.analysis.benefits function returns")
-    return frame
+    return validation.check_frame(name, frame, required, "the matching capnb.analysis function")
 
 
 def no_data_figure(what: str, reason: str, promotion: Any = None) -> go.Figure:

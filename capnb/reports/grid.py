@@ -27,7 +27,7 @@ from pandas.io.formats.style import Styler
 
 from capnb.errors import ValidationError
 from capnb.reports.formats import NUMERIC_KINDS, formatter, infer_kind, is_missing
-from capnb.validation import check_tz
+from capnb.validation import check_frame, check_tz
 
 __all__ = ["CSS", "Table", "table"]
 
@@ -117,17 +117,14 @@ class Table:
 
 
 def _check_frame(frame: Any, name: str = "frame") -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValidationError(name, f"must be a pandas DataFrame, got {type(frame).__name__}")
+    check_frame(name, frame)
     if not frame.columns.is_unique:
         raise ValidationError(name, "has duplicate column names: rename them first")
     return frame
 
 
 def _check_columns(frame: pd.DataFrame, wanted: Iterable[Any], name: str, origin: str) -> None:
-    missing = [str(c) for c in wanted if c not in frame.columns]
-    if missing:
-        raise ValidationError(name, f"must come from {origin} (missing {', '.join(missing)})")
+    check_frame(name, frame, wanted, origin)
 
 
 def _cell_html(text: str) -> str:

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from capnb._version import __version__
+from capnb.analysis import coverage_sentence
 from capnb.errors import CapnbError, NotFound, ProgramNotFound, ValidationError
 from capnb.validation import check_as_of, check_id, check_tz
 
@@ -363,6 +364,8 @@ def header(title: str, *, source: DataSource | str, as_of: Any, promotion: Any =
         rows.append(("Type, status, dates", ", ".join(str(f) for f in facts if f)))
         if promotion.description:
             rows.append(("Description", promotion.description))
+        if coverage := coverage_sentence(promotion.start):
+            rows.append(("Coverage", coverage))
     rows.append(("Data", f"{where}, as of {stamp:%Y-%m-%d %H:%M UTC}"))
     if customer_id is not None:
         subject = f"customer {customer_id}, {subject}" if subject else f"customer {customer_id}"

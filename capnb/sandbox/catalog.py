@@ -164,7 +164,7 @@ SPECS: tuple[PromotionSpec, ...] = (
                     {"badgeMetaId": "EarlyBirdBadge"}, "Early bird badge on the first earn"),
             _action(126590424, "CONVERT_POINTS_TO_REWARD_ACTION",
                     "PointsEngineConvertPointsToRewardActionImpl",
-                    {"rewardId": "133423"}, "Reward on every fourth earn"),
+                    {"rewardId": "133423.0"}, "Reward on every fourth earn"),
         ),
     ),
     PromotionSpec(

@@ -165,7 +165,8 @@ def v2_action_summary(data: SandboxData, query: dict[str, str],
                   "numberOfTimesIssued": item["actionIssuedCount"],
                   "lastIssuedOn": iso(item["lastIssuedOn"])}
         if item["action"] == "REWARD":
-            rewards.append({"rewardSeriesId": item["actionId"], **common})
+            # reward series ids come as decimals in some payloads ("113336.0"; facts sheet)
+            rewards.append({"rewardSeriesId": f"{item['actionId']}.0", **common})
         elif item["action"] == "BADGES":
             badges.append({"badgeSeriesId": item["actionId"], **common})
         else:
