@@ -443,3 +443,20 @@ def test_bad_timeline_values_are_refused(bad):
         parse_promotion_timelines({"customerId": 1, "promotions": [entry]})
     with pytest.raises(ResponseFormatError):
         parse_promotion_timelines({"customerId": 1, "promotions": [], "pageDetails": []})
+
+
+def test_a_status_filter_is_sent_and_validated(sandbox, sample, scripted):
+    customers = sample[:25]
+    with capnb.connect(sandbox.environ()) as client:
+        plain = fetch_exact_usage(client, customers, PROGRAM, SUMMER_COUPONS, progress=False)
+        ended = fetch_exact_usage(client, customers, PROGRAM, SUMMER_COUPONS, progress=False,
+                                  promotion_status="EXPIRED")
+        running = fetch_exact_usage(client, customers, PROGRAM, SUMMER_COUPONS,
+                                    progress=False, promotion_status="AVAILABLE_TO_REDEEM")
+    pd.testing.assert_frame_equal(ended.issuals, plain.issuals)
+    assert running.usage.empty and running.issuals.empty  # the promotion has ended
+    with pytest.raises(ValidationError, match="promotion_status"):
+        fetch_exact_usage(client_for(scripted.url), [1], promotion_status="LIVE")
+    with pytest.raises(ValidationError, match="status"):
+        client_for(scripted.url).customer_promotion_data(1, status="expired")
+    assert scripted.requests == []

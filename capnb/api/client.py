@@ -56,6 +56,8 @@ V2_SUMMARY_PATH = "/v2/customers/lookup/customerPromotionDetails/actionSummary"
 PROMOTION_DATA_PATH = "/v2/customers/lookup/promotionData"
 PROGRAMS_PATH = "/v2/organization/programs"
 PROMOTION_LIST_PATH = "/api_gateway/loyalty/v1/programs/promotions/list"
+PROMOTION_STATUSES = ("AVAILABLE_TO_ENROL", "AVAILABLE_TO_EARN", "AVAILABLE_TO_REDEEM", "EXPIRED")
+"""promotionData's documented ``promotionStatusForCustomer`` values."""
 MAX_PAGES = 10_000
 """Safety stop for list endpoints whose pages never run out."""
 
@@ -332,17 +334,28 @@ class Client:
 
     def customer_promotion_data(
         self, customer_id: int | str, program_id: int | str | None = None, *,
-        throttle: Throttle | None = None,
+        status: str | None = None, throttle: Throttle | None = None,
     ) -> PromotionDataRows:
         """Every page of one customer's promotionData (``limit`` 100, ``fetchAllUsage=true``
         so disabled restrictions are listed with ``maxLimit`` -1) as rows: usage, issuals and
         whether each promotion carried timelines (see
-        :func:`capnb.api.promotion_data.collect_pages` for the paging and its refusals)."""
+        :func:`capnb.api.promotion_data.collect_pages` for the paging and its refusals).
+
+        ``status`` is sent as ``promotionStatusForCustomer`` (``AVAILABLE_TO_ENROL``,
+        ``AVAILABLE_TO_EARN``, ``AVAILABLE_TO_REDEEM``, ``EXPIRED``): only promotions in that
+        state come back. The documentation shows ``customerPromotionTimelines`` only in
+        answers filtered so; whether unfiltered ones carry them is not said.
+        """
         customer = check_id("customer_id", customer_id)
         params: dict[str, Any] = {"source": "INSTORE", "identifierName": "id",
                                   "identifierValue": customer, "fetchAllUsage": "true"}
         if program_id is not None:
             params["programs"] = check_id("program_id", program_id)
+        if status is not None:
+            if status not in PROMOTION_STATUSES:
+                raise ValidationError("status", f"must be one of {', '.join(PROMOTION_STATUSES)}"
+                                      f" or None, got {status!r}")
+            params["promotionStatusForCustomer"] = status
 
         def page(limit: int, offset: int) -> tuple[Any, str | None]:
             return self.get_json(PROMOTION_DATA_PATH, {**params, "limit": limit,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from capnb.api.client import Client
+from capnb.api.client import PROMOTION_STATUSES, Client
 from capnb.api.promotion_data import (
     PromotionDataRows,
     issual_frame,
@@ -76,7 +76,8 @@ class ExactUsage:
 def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str | None = None,
                       promotion_id: int | str | None = None, *, workers: int = 8,
                       rate_limit: float | RateLimiter | None = None,
-                      progress: bool = True) -> ExactUsage:
+                      progress: bool = True, promotion_status: str | None = None,
+                      ) -> ExactUsage:
     """Fetch ``promotionData`` for every customer (optionally one program and promotion).
 
     Parameters
@@ -91,6 +92,11 @@ def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str |
         As in :func:`capnb.fetch_cohort`.
     progress : bool
         Show a progress bar when someone is watching (never under papermill/nbval/CI).
+    promotion_status : str, optional
+        Sent as ``promotionStatusForCustomer`` (``AVAILABLE_TO_ENROL``, ``AVAILABLE_TO_EARN``,
+        ``AVAILABLE_TO_REDEEM``, ``EXPIRED``; see :meth:`Client.customer_promotion_data`): the
+        documentation shows ``customerPromotionTimelines`` only in answers filtered so. A
+        promotion not in that state is then not answered for.
 
     Returns
     -------
@@ -101,13 +107,18 @@ def fetch_exact_usage(client: Client, customer_ids: Any, program_id: int | str |
     program = None if program_id is None else check_id("program_id", program_id)
     promotion = None if promotion_id is None else check_id("promotion_id", promotion_id)
     workers = int(check_positive_number("workers", workers, integer=True))
+    if promotion_status is not None and promotion_status not in PROMOTION_STATUSES:
+        raise ValidationError("promotion_status", f"must be one of "
+                              f"{', '.join(PROMOTION_STATUSES)} or None, got "
+                              f"{promotion_status!r}")
     if isinstance(customer_ids, Cohort):
         customer_ids = customer_ids.fetched_customer_ids.astype("int64").tolist()
     ids, invalid = read_customer_ids(customer_ids)
     limiter = limiter_for(rate_limit, loopback=client.is_loopback)
 
     def fetch(customer: int) -> PromotionDataRows:
-        answer = client.customer_promotion_data(customer, program, throttle=limiter)
+        answer = client.customer_promotion_data(customer, program, status=promotion_status,
+                                                throttle=limiter)
         # rows are filed under the customer asked for, like fetch_cohort does
         for name in ("usage", "issuals", "timelines"):
             setattr(answer, name, [(customer, *row[1:]) for row in getattr(answer, name)
