@@ -224,7 +224,8 @@ def test_promotion_data_usage_equals_the_truth(app: SandboxApp) -> None:
     for customer in data.customer_ids[:60]:
         status, body = get(app, PROMOTION_DATA, **ident("id", customer))
         assert status == 200 and body["customerId"] == customer
-        assert [p["promotionId"] for p in body["data"]] == data.promotion_ids
+        # every promotion the points engine runs, new-UI ones included (issue 15)
+        assert [p["promotionId"] for p in body["data"]] == data.engine_promotion_ids
         for entry in body["data"]:
             truth = data.true_usage(customer, entry["promotionId"])
             items = [i for family in entry["promotionRestriction"].values() for i in family]
@@ -266,7 +267,8 @@ def test_promotion_data_filters_and_pages(app: SandboxApp) -> None:
     _, body = get(app, PROMOTION_DATA, **ident("id", customer, programs="999"))
     assert body["data"] == []
     _, body = get(app, PROMOTION_DATA, **ident("id", customer, limit=3, offset=1))
-    assert [p["promotionId"] for p in body["data"]] == [GOLD_TIER]
+    assert [p["promotionId"] for p in body["data"]] == [GOLD_TIER,
+                                                        *app.data.new_ui_promotion_ids]
 
 
 @pytest.mark.parametrize("query, status, code", [

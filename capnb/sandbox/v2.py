@@ -273,7 +273,7 @@ def promotion_data(data: SandboxData, query: dict[str, str], error_status: int =
     if isinstance(found, tuple):
         return found
     wanted = {p.strip() for p in (query.get("programs") or "").split(",") if p.strip()}
-    ids = data.promotion_ids if not wanted or str(data.program_id) in wanted else []
+    ids = data.engine_promotion_ids if not wanted or str(data.program_id) in wanted else []
     limit, offset = digits(query.get("limit")), digits(query.get("offset"))
     if limit and offset is not None:
         ids = ids[offset * limit:(offset + 1) * limit]
