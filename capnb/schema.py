@@ -139,6 +139,55 @@ TIMELINE_STATUS_COLUMNS: dict[str, str] = {
 """Per customer and promotion of a promotionData answer: whether it carried
 ``customerPromotionTimelines``, and how many enrolments and issuals they list (null without)."""
 
+V3_PROMOTION_COLUMNS: dict[str, str] = {
+    "hex_id": "str",
+    "promotion_id": "Int64",
+    "name": "str",
+    "description": "str",
+    "program_id": "Int64",
+    "org_id": "Int64",
+    "start": UTC_TIMESTAMP,
+    "end": UTC_TIMESTAMP,
+    "timezone": "str",
+    "promotion_type": "str",
+    "status": "str",
+    "identifier": "str",
+    "created_on": UTC_TIMESTAMP,
+    "last_modified_on": UTC_TIMESTAMP,
+    "enrolment_method": "str",
+}
+
+V3_ACTIVITY_COLUMNS: dict[str, str] = {
+    "hex_id": "str",
+    "promotion_id": "Int64",
+    "activity_id": "str",
+    "name": "str",
+    "type": "str",
+    "event": "str",
+    "milestones": "Int64",
+}
+
+V3_MILESTONE_COLUMNS: dict[str, str] = {
+    "hex_id": "str",
+    "promotion_id": "Int64",
+    "activity_id": "str",
+    "position": "Int64",
+    "name": "str",
+    "tracking_type": "str",
+    "target_evaluation_type": "str",
+    "frequency_type": "str",
+    "target_entity": "str",
+    "target_type": "str",
+    "raw": "str",
+}
+
+V3_LIMIT_COLUMNS: dict[str, str] = {
+    "hex_id": "str",
+    "promotion_id": "Int64",
+    "position": "Int64",
+    "raw": "str",
+}
+
 CUSTOMER_STATUSES = ("ok", "no_benefits", "not_found", "failed", "invalid")
 
 CUSTOMER_COLUMNS: dict[str, str] = {

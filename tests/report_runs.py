@@ -27,6 +27,16 @@ PARAMETERS = {
     "explore": [("customers", "300")],
     "portfolio": [("customers", "300"), ("store", "")],
 }
+# Issue 15: reports of a new-UI promotion (described by /v3/promotions only, its limits read from
+# promotionData), run name -> (notebook, parameters).
+NEW_UI_PROMOTION = 1133602023  # "Spring Step Challenge"
+NEW_UI_CUSTOMER = 388000127  # opted in, two coupons: at its issuals cap
+NEW_UI_RUNS = {
+    "promotion_overview_new_ui": ("promotion_overview", [
+        ("customers", "300"), ("store", ""), ("promotion_id", str(NEW_UI_PROMOTION))]),
+    "customer_benefits_new_ui": ("customer_benefits", [
+        ("promotion_id", str(NEW_UI_PROMOTION)), ("customer_id", str(NEW_UI_CUSTOMER))]),
+}
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_PROMOTION = 1133601377
 
@@ -51,10 +61,12 @@ def render_cli(*argv: str) -> tuple[int, str, str]:
 
 @functools.cache
 def rendered(name: str) -> Rendered:
-    """``capnb report NAME`` on the sandbox (small cohort), rendered once per session."""
+    """``capnb report NAME`` on the sandbox (small cohort), rendered once per session; NAME may
+    also be a run of :data:`NEW_UI_RUNS`."""
     html, executed = _root / f"{name}.html", _root / f"{name}.ipynb"
-    argv = ["report", name, "-o", str(html), "--save-notebook", str(executed)]
-    for key, value in PARAMETERS[name]:
+    notebook, parameters = NEW_UI_RUNS.get(name, (name, PARAMETERS.get(name, [])))
+    argv = ["report", notebook, "-o", str(html), "--save-notebook", str(executed)]
+    for key, value in parameters:
         argv += ["-p", key, value]
     code, stdout, stderr = render_cli(*argv)
     assert code == 0, stderr

@@ -244,6 +244,8 @@ def test_v3_error_codes(scripted, code, error, http_status):
 def test_api_gateway_error_codes(scripted, code, error, http_status):
     body = {"status": {"code": code, "message": "invalid"}, "validationErrors": None, "data": []}
     scripted.add(Scripted(status=http_status, body=body))
+    # "not found" sends client.promotion to the new-UI list (issue 15), empty here
+    scripted.add(Scripted(body={"data": {"content": [], "totalPages": 0, "totalElements": 0}}))
     with pytest.raises(error) as info:
         fast_client(scripted.url).promotion(3334, 7)
     assert info.value.code == code

@@ -61,7 +61,8 @@ def test_documented_shape(app):
     customer = app.data.customer_ids[3]
     status, body = get(app, customer)
     assert status == 200 and set(body) == {"pageDetails", "customerId", "promotions", "warnings"}
-    assert body["pageDetails"] == {"pageNumber": 0, "pageSize": 10, "totalEntries": 4,
+    # the four old-UI promotions and the two new-UI ones the points engine runs too
+    assert body["pageDetails"] == {"pageNumber": 0, "pageSize": 10, "totalEntries": 6,
                                    "pageCount": 1}
     assert body["customerId"] == customer and body["warnings"] == []
     for entry in body["promotions"]:
@@ -148,25 +149,28 @@ def test_usage_equals_the_truth_and_disabled_restrictions_need_fetch_all_usage(a
 
 def test_paging_and_filters(app):
     customer = app.data.customer_ids[5]
+    new_loyalty, new_earning = app.data.new_ui_promotion_ids  # LOYALTY; LOYALTY_EARNING, ended
     _, body = get(app, customer, limit=3, offset=3)
-    assert body["pageDetails"] == {"pageNumber": 1, "pageSize": 3, "totalEntries": 4,
+    assert body["pageDetails"] == {"pageNumber": 1, "pageSize": 3, "totalEntries": 6,
                                    "pageCount": 2}
-    assert [p["promotionId"] for p in body["promotions"]] == [GOLD_TIER]
+    assert [p["promotionId"] for p in body["promotions"]] == [GOLD_TIER, new_loyalty,
+                                                              new_earning]
     _, body = get(app, customer, limit=0, offset=0)
     assert body["promotions"] == [] and body["pageDetails"]["pageCount"] == 0
     assert entries(app, customer, programs="999") == {}
     assert set(entries(app, customer, programs=f"999,{PROGRAM}")) == set(
-        app.data.promotion_ids)
-    assert set(entries(app, customer, promotionType="DIRECT_ISSUE")) == {SUMMER_COUPONS}
+        app.data.engine_promotion_ids)
+    assert set(entries(app, customer, promotionType="DIRECT_ISSUE")) == {SUMMER_COUPONS,
+                                                                         new_loyalty}
     assert set(entries(app, customer, promotionType="GENERIC")) == {DOUBLE_POINTS, GOLD_TIER}
     assert set(entries(app, customer, promotionStatusForCustomer="EXPIRED")) == {
-        SUMMER_COUPONS}
+        SUMMER_COUPONS, new_earning}
     redeem = set(entries(app, customer, promotionStatusForCustomer="AVAILABLE_TO_REDEEM"))
-    assert redeem == {DOUBLE_POINTS, ENROL_EARN, GOLD_TIER}
+    assert redeem == {DOUBLE_POINTS, ENROL_EARN, GOLD_TIER, new_loyalty}
     enrolled = app.data.enrolment(customer, ENROL_EARN) is not None
     earn = set(entries(app, customer, promotionStatusForCustomer="AVAILABLE_TO_EARN"))
     enrol = set(entries(app, customer, promotionStatusForCustomer="AVAILABLE_TO_ENROL"))
-    assert earn == ({ENROL_EARN} if enrolled else set())
+    assert earn == ({ENROL_EARN} if enrolled else set()) | {new_loyalty}
     assert enrol == (set() if enrolled else {ENROL_EARN})
 
 
@@ -329,7 +333,8 @@ def test_paging_past_100_promotions(sandbox, sample):
     with Sandbox(customers=2000, seed=0, extra_promotions=150) as sb, \
             capnb.connect(sb.environ()) as client:
         rows = client.customer_promotion_data(customers[0], PROGRAM)
-        assert rows.pages == 2 and len(rows.timelines) == 154
+        assert rows.pages == 2
+        assert len(rows.timelines) == 150 + len(sb.data.engine_promotion_ids)
         sb.reset_stats()
         paged = fetch_exact_usage(client, customers, PROGRAM, ENROL_EARN, progress=False)
         assert sb.stats()["by_path"][PATH] == 2 * len(customers)

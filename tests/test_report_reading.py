@@ -27,8 +27,11 @@ FIRST_SCREEN = 900
 SUBJECT = {"promotion_overview": "Enrol & Earn Stars (1133601377)",
            "customer_benefits": "Enrol & Earn Stars (1133601377)",
            "portfolio": "Sandbox Rewards (3334)",
-           "explore": "Enrol & Earn Stars (1133601377)"}
-WITH_HEADLINE = ("promotion_overview", "customer_benefits", "portfolio")
+           "explore": "Enrol & Earn Stars (1133601377)",
+           "promotion_overview_new_ui": "Spring Step Challenge (1133602023)",
+           "customer_benefits_new_ui": "Spring Step Challenge (1133602023)"}
+WITH_HEADLINE = ("promotion_overview", "customer_benefits", "portfolio",
+                 "promotion_overview_new_ui", "customer_benefits_new_ui")
 # The key/value tables of the header and the run details hold their labels in <th>.
 PEOPLE_TABLES = "table:not(.capnb-header-table):not(.capnb-details-table)"
 
@@ -66,7 +69,9 @@ def test_the_answer_is_on_the_first_screen(pages, name):
     text = page.inner_text(".capnb-headline")
     expected = {"promotion_overview": ["Customers reached", "Points", "Days left"],
                 "customer_benefits": ["Days", "limit"],
-                "portfolio": ["Promotions", "risk"]}[name]
+                "portfolio": ["Promotions", "risk"],
+                "promotion_overview_new_ui": ["Customers reached", "Points"],
+                "customer_benefits_new_ui": ["limit"]}[name]
     for words in expected:
         assert words.lower() in text.lower(), (words, text)
     assert any(level in text for level in ("exact", "lower bound", "proxy", "not measurable"))

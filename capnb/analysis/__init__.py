@@ -6,6 +6,7 @@
     analysis.utilisation(promotion, cohort)          # capnb.analysis.limits
     analysis.portfolio_view(frame)                   # capnb.analysis.portfolio
     analysis.overview_headline(promotion, cohort, u, as_of=as_of)  # capnb.analysis.headline
+    analysis.with_sampled_limits(promotion, exact)   # capnb.analysis.sampled (new-UI limits)
 """
 
 from capnb.analysis.benefits import (
@@ -32,11 +33,13 @@ from capnb.analysis.limits import (
 from capnb.analysis.measure import NEAR_CAP
 from capnb.analysis.notes import coverage_sentence
 from capnb.analysis.portfolio import portfolio_frame, portfolio_view
+from capnb.analysis.sampled import SAMPLED_SOURCE, with_sampled_limits
 from capnb.analysis.summary import DATA_START
 
 __all__ = [
     "DATA_START",
     "NEAR_CAP",
+    "SAMPLED_SOURCE",
     "Fact",
     "Headline",
     "coverage_sentence",
@@ -55,4 +58,5 @@ __all__ = [
     "restriction_metrics",
     "timeline",
     "utilisation",
+    "with_sampled_limits",
 ]

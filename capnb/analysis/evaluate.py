@@ -16,6 +16,7 @@ import pandas as pd
 
 from capnb.analysis import notes
 from capnb.analysis.measure import MEASURABLE, WINDOW_DAYS, benefit_arrays, lifetime, windowed
+from capnb.analysis.sampled import SAMPLED_SOURCE
 from capnb.analysis.summary import micros_of
 from capnb.restrictions import canonical_name, documented, guess_scope
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from capnb.models import Promotion
 
 __all__ = ["Evaluated", "evaluate", "label"]
-
 
 @dataclass
 class Evaluated:
@@ -107,9 +107,15 @@ def evaluate(promotion: Promotion, cohort: Cohort, as_of: pd.Timestamp,
             exact = np.ones(n, dtype=bool)
         item.measurability, item.note = verdict.measurability, verdict.note
         item.usage, item.exact = usage, exact
-    for item in out:
+    restrictions = promotion.restrictions
+    sampled = (restrictions["source"].eq(SAMPLED_SOURCE).to_numpy(dtype=bool, na_value=False)
+               if "source" in restrictions else np.zeros(len(restrictions), dtype=bool))
+    note = getattr(promotion, "restrictions_note", None)
+    for item, from_sample in zip(out, sampled, strict=True):
         if item.usage is None:
             item.usage_source = None
+        if from_sample and note:  # a new-UI promotion: say where its limit came from
+            item.note = f"{item.note} {note}".strip()
     label(out)
     return out, arrays.ids
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from capnb.api.auth import Auth, BasicAuth, OAuth
 from capnb.api.catalog import parse_programs, parse_promotion_page, promotion_list_frame
 from capnb.api.lookup import parse_lookup, parse_v2_action_summary
+from capnb.api.newui import fetch_v3_pages, find_new_ui_promotion, flag, statuses
 from capnb.api.promotion import parse_promotion
 from capnb.api.promotion_data import (
     PromotionDataRows,
@@ -23,6 +24,7 @@ from capnb.api.promotion_data import (
     issual_frame,
     usage_frame,
 )
+from capnb.api.promotion_v3 import check_hex_id, parse_v3_promotion
 from capnb.api.summary import parse_action_summary
 from capnb.api.transport import Throttle, Transport
 from capnb.config import (
@@ -34,8 +36,8 @@ from capnb.config import (
     is_loopback,
     settings_from_env,
 )
-from capnb.errors import ConfigError, ValidationError
-from capnb.models import ActionSummary, Promotion
+from capnb.errors import ConfigError, NotFound, PromotionNotFound, ValidationError
+from capnb.models import ActionSummary, Promotion, PromotionsV3
 from capnb.validation import (
     check_activity_id,
     check_id,
@@ -58,8 +60,12 @@ PROGRAMS_PATH = "/v2/organization/programs"
 PROMOTION_LIST_PATH = "/api_gateway/loyalty/v1/programs/promotions/list"
 PROMOTION_STATUSES = ("AVAILABLE_TO_ENROL", "AVAILABLE_TO_EARN", "AVAILABLE_TO_REDEEM", "EXPIRED")
 """promotionData's documented ``promotionStatusForCustomer`` values."""
+V3_PROMOTIONS_PATH = "/v3/promotions"
+V3_PROMOTION_PATH = "/v3/promotions/{promotion_id}"
 MAX_PAGES = 10_000
 """Safety stop for list endpoints whose pages never run out."""
+V3_MAX_PAGES = 1_000
+"""Default bound on the pages of ``GET /v3/promotions`` read before giving up."""
 
 
 class Client:
@@ -202,11 +208,81 @@ class Client:
         return self.get_json(path, params, throttle=throttle)
 
     def promotion(self, program_id: int | str, promotion_id: int | str) -> Promotion:
-        """Fetch a promotion's configuration, rules and restrictions."""
-        path = PROMOTION_PATH.format(program_id=check_id("program_id", program_id),
-                                     promotion_id=check_id("promotion_id", promotion_id))
-        payload, request_id = self.get_json(path)
+        """Fetch a promotion's configuration wherever it lives.
+
+        *Get Loyalty Promotion by ID* first (old-UI promotions: configuration, rules and
+        restrictions; ``source`` ``"v1 promotion by id"``). When it answers "not found" (4029,
+        3013, or a 404 without a more specific code), the new-UI list ``GET /v3/promotions``
+        is searched for the integer ``metadata.promotionId`` in this program, and the match
+        read with ``GET /v3/promotions/{id}`` (``source`` ``"v3 promotions"``; its
+        restrictions are empty, see :func:`capnb.analysis.with_sampled_limits`).
+
+        Raises ``PromotionNotFound`` when neither knows it, ``ProgramNotFound`` (2010) for an
+        unknown program, or another ``ApiError``.
+        """
+        program = check_id("program_id", program_id)
+        promotion = check_id("promotion_id", promotion_id)
+        path = PROMOTION_PATH.format(program_id=program, promotion_id=promotion)
+        try:
+            payload, request_id = self.get_json(path)
+        except NotFound as exc:
+            if type(exc) not in (NotFound, PromotionNotFound):
+                raise  # an unknown program (or customer) is not a promotion to look for
+            try:
+                listed = self.promotions_v3()
+            except NotFound:  # a cluster without the v3 promotions endpoint
+                raise exc from None
+            return find_new_ui_promotion(listed, program, promotion, exc, self.promotion_v3)
         return parse_promotion(payload, request_id=request_id)
+
+    def promotion_v3(self, promotion_id: str, *, include_draft_details: bool = False,
+                     ) -> PromotionsV3:
+        """One new-UI promotion by its string id (``GET /v3/promotions/{promotionId}``).
+
+        ``promotion_id`` is the 24-hex id (``"6903253184daf5486232dec9"``), checked before any
+        request; the integer ``metadata.promotionId`` is the one the action summary and
+        promotionData use. Returns :class:`~capnb.models.PromotionsV3` with one promotion.
+        Raises ``PromotionNotFound`` when the id is unknown (the endpoint's error codes are not
+        documented: any "not found" answer).
+        """
+        hex_id = check_hex_id(promotion_id)
+        params = {"includeDraftDetails": "true"} if flag(include_draft_details) else None
+        try:
+            payload, request_id = self.get_json(V3_PROMOTION_PATH.format(promotion_id=hex_id),
+                                                params)
+        except NotFound as exc:
+            if type(exc) is not NotFound:
+                raise
+            raise PromotionNotFound(exc.message, code=exc.code, http_status=exc.http_status,
+                                    request_id=exc.request_id) from None
+        return parse_v3_promotion(payload, request_id=request_id)
+
+    def promotions_v3(self, *, status: str | list[str] | None = None,
+                      search_text: str | None = None, page_size: int = 50,
+                      include_draft_details: bool = False,
+                      max_pages: int = V3_MAX_PAGES) -> PromotionsV3:
+        """Every new-UI promotion of the org (``GET /v3/promotions``, all pages).
+
+        ``status`` (one or a list, sent comma-separated) and ``search_text`` (matched by the
+        platform against names and descriptions) filter; ``page_size`` is each page's
+        ``size`` (the platform's default is 10, its maximum is not documented: paging follows
+        ``totalPages`` whatever size the server used). Pages are read until ``totalPages`` is
+        reached, a page is empty or brings only promotions already seen; after ``max_pages``
+        pages a ``ResponseFormatError`` says the server's paging never ends.
+        """
+        params: dict[str, Any] = {"size": int(check_positive_number(
+            "page_size", page_size, integer=True))}
+        limit = int(check_positive_number("max_pages", max_pages, integer=True))
+        if status is not None:
+            params["status"] = statuses(status)
+        if search_text is not None:
+            if not isinstance(search_text, str) or not search_text.strip():
+                raise ValidationError("search_text", f"must be a non-empty string, got "
+                                      f"{search_text!r}")
+            params["searchText"] = search_text.strip()
+        if flag(include_draft_details):
+            params["includeDraftDetails"] = "true"
+        return fetch_v3_pages(self.get_json, V3_PROMOTIONS_PATH, params, limit)
 
     def lookup_customer(self, identifier_name: str, identifier_value: str | int,
                         source: str = "INSTORE", *, throttle: Throttle | None = None) -> int:
@@ -271,13 +347,7 @@ class Client:
                                   "limit": int(check_positive_number("page_size", page_size,
                                                                      integer=True))}
         if status is not None:
-            statuses = [status] if isinstance(status, str) else status
-            if (isinstance(statuses, str | bytes) or not isinstance(statuses, list | tuple)
-                    or not statuses
-                    or not all(isinstance(s, str) and s.strip() for s in statuses)):
-                raise ValidationError("status", "must be a status such as 'LIVE' or a list of "
-                                      f"them, got {status!r}")
-            params["status"] = ",".join(s.strip().upper() for s in statuses)
+            params["status"] = statuses(status)
         items: list[dict[str, Any]] = []
         seen: set[Any] = set()
         for page_number in range(MAX_PAGES):

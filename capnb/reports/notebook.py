@@ -135,6 +135,7 @@ class DataSource:
     customer_ids: Any
     store: Any = None
     sandbox: Any = field(default=None, repr=False)
+    _exact: dict[tuple, Any] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return f"DataSource({self.kind!r}, {self.label!r}, store={self.store!r})"
@@ -148,8 +149,9 @@ class DataSource:
             if self.sandbox is not None:
                 catalog = self.sandbox.catalog()
                 ids = ", ".join(str(p["id"]) for p in catalog["promotions"])
+                new_ui = ", ".join(str(p["id"]) for p in catalog.get("new_ui_promotions", []))
                 hint = (f" The sandbox has program {catalog['program_id']} with promotions "
-                        f"{ids}.")
+                        f"{ids}" + (f" and new-UI promotions {new_ui}." if new_ui else "."))
             raise type(exc)(f"{exc.message.rstrip('.')}: program {program_id}, promotion "
                             f"{promotion_id} on {self.label}.{hint}", code=exc.code,
                             http_status=exc.http_status, request_id=exc.request_id) from None
@@ -183,11 +185,37 @@ class DataSource:
 
     def exact_usage(self, cohort: Any, **kwargs: Any) -> Any:
         """``capnb.fetch_exact_usage`` (promotionData) for the fetched customers of ``cohort``
-        and its promotion; other keyword arguments go to ``fetch_exact_usage``."""
+        and its promotion; other keyword arguments go to ``fetch_exact_usage``. Without them,
+        the same customers asked twice (a new-UI promotion's limits, then its exact usage)
+        are fetched once."""
         from capnb.fetch.exact_usage import fetch_exact_usage
 
-        return fetch_exact_usage(self.client, cohort, cohort.program_id, cohort.promotion_id,
-                                 **kwargs)
+        key = (cohort.program_id, cohort.promotion_id,
+               tuple(sorted(cohort.fetched_customer_ids.astype("int64").tolist())))
+        if not kwargs and key in self._exact:
+            return self._exact[key]
+        exact = fetch_exact_usage(self.client, cohort, cohort.program_id, cohort.promotion_id,
+                                  **kwargs)
+        if not kwargs:
+            self._exact[key] = exact
+        return exact
+
+    def with_limits(self, promotion: Any, cohort: Any, sample: int | None = None, *,
+                    exact: Any = None) -> Any:
+        """``promotion`` with restrictions to measure: unchanged when the promotion described
+        them (old UI); for a new-UI promotion, whose ``limits[]`` are not documented, the
+        ``maxLimit`` items promotionData reports for ``sample`` customers of ``cohort`` drawn
+        with seed 0 (all of them when None; none when 0), marked as such
+        (:func:`capnb.analysis.with_sampled_limits`). ``exact``: that sample's exact usage,
+        when already fetched."""
+        from capnb.analysis.sampled import with_sampled_limits
+        from capnb.models import PROMOTION_SOURCE_V3
+
+        if getattr(promotion, "source", None) != PROMOTION_SOURCE_V3 or sample == 0:
+            return promotion
+        if exact is None:
+            exact = self.exact_usage(cohort if sample is None else cohort.sample(sample, seed=0))
+        return with_sampled_limits(promotion, exact)
 
     def program(self, program_id: int | str) -> pd.Series:
         """The program's row of ``client.programs()``; a clear ``ProgramNotFound`` otherwise."""
@@ -306,7 +334,7 @@ def _sandbox_fingerprint(data: Any) -> str:
     ids = data.customer_ids
     sample = [ids[i] for i in sorted({0, 1, 2, 3, len(ids) // 2, len(ids) - 1})
               if 0 <= i < len(ids)]
-    for promotion_id in data.promotion_ids:
+    for promotion_id in getattr(data, "engine_promotion_ids", data.promotion_ids):
         digest.update(json.dumps(data.promotion_payload(promotion_id), sort_keys=True).encode())
         for customer_id in sample:
             summary = parse_action_summary(data.summary_payload(customer_id, promotion_id))
@@ -364,6 +392,7 @@ def header(title: str, *, source: DataSource | str, as_of: Any, promotion: Any =
         rows.append(("Type, status, dates", ", ".join(str(f) for f in facts if f)))
         if promotion.description:
             rows.append(("Description", promotion.description))
+        rows += _configuration_rows(promotion)
         if coverage := coverage_sentence(promotion.start):
             rows.append(("Coverage", coverage))
     rows.append(("Data", f"{where}, as of {stamp:%Y-%m-%d %H:%M UTC}"))
@@ -374,6 +403,22 @@ def header(title: str, *, source: DataSource | str, as_of: Any, promotion: Any =
                  f'{html.escape(heading)}</h1>{_rows_html(rows, "capnb-header-table")}</div>')
     plain = "\n".join([heading, *(f"{k}: {v}" for k, v in rows)])
     return _Header(html_text, plain)
+
+
+def _configuration_rows(promotion: Any) -> list[tuple[str, str]]:
+    """Where a new-UI promotion's description and limits came from (an old-UI promotion's
+    come from *Get Loyalty Promotion by ID*, as *How to read this report* says)."""
+    from capnb.models import PROMOTION_SOURCE_V3
+
+    if getattr(promotion, "source", None) != PROMOTION_SOURCE_V3:
+        return []
+    v3 = getattr(promotion, "v3", None)
+    hex_id = v3.metadata["hex_id"].iloc[0] if v3 is not None and len(v3) else None
+    described = ("GET /v3/promotions: a promotion made in the new promotions UI"
+                 + (f" (string id {hex_id})" if isinstance(hex_id, str) else "")
+                 + "; Get Loyalty Promotion by ID does not know it")
+    return [("Described by", described),
+            ("Restrictions", promotion.restrictions_note or "none read")]
 
 
 def run_details(*, parameters: Mapping[str, Any], source: DataSource | str,

@@ -106,8 +106,20 @@ def restrictions(promotion: Promotion) -> Table:
 def actions(promotion: Promotion) -> Table:
     """The promotion's actions: name, description and properties as ``key: value`` lines.
 
-    ``data`` is ``promotion.actions[["action_name", "description", "properties"]]``.
+    ``data`` is ``promotion.actions[["action_name", "description", "properties"]]``. For a
+    new-UI promotion (``promotion.v3``), whose actions' field names are not documented, its
+    activities instead: id, name, type, event, milestones (``data`` is
+    ``promotion.v3.activities``).
     """
+    v3 = getattr(promotion, "v3", None)
+    if v3 is not None:  # a new-UI promotion: the field names of its actions are not documented
+        activities = v3.activities
+        return _build(activities[["activity_id", "name", "type", "event", "milestones"]],
+                      {"activity_id": "activity", "name": "name", "type": "type",
+                       "event": "event", "milestones": "milestones"},
+                      {"activity_id": "text", "name": "text", "type": "text", "event": "text",
+                       "milestones": "count"},
+                      data=activities, empty="No activities described.")
     frame = _attribute(promotion, "actions", "promotion (a capnb Promotion)")
     _check_columns(frame, ["action_name", "description", "properties"], "promotion",
                    "capnb's promotion parser")

@@ -19,9 +19,10 @@ Routes::
     GET  /v2/customers/lookup/promotionData                                Basic or OAuth
     GET  /v2/organization/programs                                         Basic or OAuth
     GET  /api_gateway/loyalty/v1/programs/promotions/list                  Basic or OAuth
+    GET  /v3/promotions, /v3/promotions/{promotionId}                      Basic or OAuth
          (the bodies of the /v2 routes come from :mod:`capnb.sandbox.v2`, promotionData's
          from :mod:`capnb.sandbox.promotion_data`, those of the two api_gateway routes from
-         :mod:`capnb.sandbox.gateway`)
+         :mod:`capnb.sandbox.gateway`, the new-UI promotions' from :mod:`capnb.sandbox.v3`)
     GET  /__sandbox__/stats, /__sandbox__/catalog                           no auth, not counted
 """
 
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from capnb.sandbox import gateway, promotion_data, v2
+from capnb.sandbox import gateway, promotion_data, v2, v3
 from capnb.sandbox.answer import digits
 from capnb.sandbox.data import SandboxData
 from capnb.sandbox.faults import HTML_ERROR_PAGE, FaultPlan
@@ -205,6 +206,12 @@ class SandboxApp:
             _Route("/api_gateway/loyalty/v1/programs/promotions/list",
                    re.compile(r"/api_gateway/loyalty/v1/programs/promotions/list/?"), ("GET",),
                    self._v2(gateway.promotions_list)),
+            _Route("/v3/promotions", re.compile(r"/v3/promotions/?"), ("GET",),
+                   self._v2(v3.promotions)),
+            _Route("/v3/promotions/{promotionId}",
+                   re.compile(r"/v3/promotions/(?P<promotionId>[^/]+)/?"), ("GET",),
+                   lambda request, params: Response.json(*v3.promotion(
+                       self.data, params["promotionId"], self.error_status))),
             _Route("/__sandbox__/stats", re.compile(r"/__sandbox__/stats/?"), ("GET",),
                    lambda request, params: Response.json(200, self.stats()),
                    auth=False, internal=True),

@@ -1,4 +1,5 @@
-"""The sandbox's seeded data: one org, one program, four promotions and every customer's events.
+"""The sandbox's seeded data: one org, one program, four old-UI and two new-UI promotions
+(:mod:`~capnb.sandbox.newui`) and every customer's events.
 
 Nothing is stored per customer. A customer's benefit events in a promotion are derived on demand
 from ``random.Random(f"{seed}:{customer_id}:{promotion_id}")`` (string seeds go through SHA-512, so
@@ -18,6 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from capnb.sandbox import newui
 from capnb.sandbox.behaviour import BEHAVIOURS, active_window, distinct_sorted
 from capnb.sandbox.catalog import (
     AS_OF_MS,
@@ -46,6 +48,17 @@ from capnb.sandbox.generate import (
 from capnb.sandbox.timelines import Enrolment, enrolment_of
 
 __all__ = ["SandboxData"]
+
+_ALL_SPECS = SPECS + newui.NEW_UI_SPECS
+_NEW_UI = {spec.id for spec in newui.NEW_UI_SPECS}
+_BEHAVIOURS = {**BEHAVIOURS, **newui.NEW_UI_BEHAVIOURS}
+
+
+def _restriction_settings(spec_id: int, cohort: dict[str, int],
+                          ) -> tuple[dict | None, dict[str, int]]:
+    if spec_id in _NEW_UI:
+        return newui.restriction_settings(spec_id, cohort)
+    return restriction_settings(spec_id, cohort)
 
 
 def _nice_ceiling(value: float) -> int:
@@ -80,45 +93,66 @@ class SandboxData:
         self.seed = seed
         self.customer_ids: range = range(
             FIRST_CUSTOMER_ID, FIRST_CUSTOMER_ID + CUSTOMER_ID_STEP * customers, CUSTOMER_ID_STEP)
-        self._specs = {spec.id: spec for spec in SPECS}
-        self._windows = {spec.id: active_window(spec.start, spec.end) for spec in SPECS}
+        self._specs = {spec.id: spec for spec in _ALL_SPECS}
+        self._windows = {spec.id: active_window(spec.start, spec.end) for spec in _ALL_SPECS}
         # Per-customer limits first: the promotion-wide caps are sized from a sample of
         # customers generated under them.
         provisional = {"points": -1, "events": -1, "earns": -1}
         self._rules: dict[int, tuple[list[Limit], float]] = {}
         self._payloads: dict[int, dict[str, Any]] = {}
-        for spec in SPECS:
-            restrictions, legacy = restriction_settings(spec.id, provisional)
+        for spec in _ALL_SPECS:
+            restrictions, legacy = _restriction_settings(spec.id, provisional)
             self._rules[spec.id] = compile_limits(restrictions, legacy)
-        for spec in SPECS:
-            restrictions, legacy = restriction_settings(spec.id, self._cohort_caps(spec.id))
+        for spec in _ALL_SPECS:
+            restrictions, legacy = _restriction_settings(spec.id, self._cohort_caps(spec.id))
             self._payloads[spec.id] = promotion_payload(spec, restrictions, legacy)
 
     # ---- catalogue -------------------------------------------------------------------------
 
     @property
     def promotion_ids(self) -> list[int]:
-        """Ids of the program's promotions, in catalogue order."""
+        """Ids of the program's old-UI promotions (the api_gateway endpoints' ones), in
+        catalogue order."""
         return [spec.id for spec in SPECS]
+
+    @property
+    def new_ui_promotion_ids(self) -> list[int]:
+        """Integer (points-engine) ids of the new-UI promotions, which only ``/v3/promotions``
+        describes (:mod:`capnb.sandbox.newui`)."""
+        return [spec.id for spec in newui.NEW_UI_SPECS]
+
+    @property
+    def engine_promotion_ids(self) -> list[int]:
+        """Every promotion the points engine runs: old-UI, then new-UI (what the action
+        summary and promotionData serve)."""
+        return self.promotion_ids + self.new_ui_promotion_ids
 
     def has_customer(self, customer_id: int) -> bool:
         """True when ``customer_id`` is one of the sandbox's customers."""
         return isinstance(customer_id, int) and customer_id in self.customer_ids
 
     def has_promotion(self, promotion_id: int) -> bool:
-        """True when ``promotion_id`` is one of the program's promotions."""
+        """True when the points engine runs ``promotion_id`` (old-UI or new-UI)."""
         return promotion_id in self._specs
 
     def promotion_payload(self, promotion_id: int) -> dict[str, Any]:
-        """The promotion object of the api_gateway promotion-by-id answer (a fresh copy)."""
+        """The promotion object of the api_gateway promotion-by-id answer (a fresh copy); for
+        a new-UI promotion, the points engine's configuration, which that endpoint never
+        serves."""
         return copy.deepcopy(self._payloads[promotion_id])
 
     def promotion_config(self, promotion_id: int) -> Mapping[str, Any]:
         """The same promotion object, shared and not copied: for reading only."""
         return self._payloads[promotion_id]
 
+    def v3_promotion(self, promotion_id: int) -> dict[str, Any]:
+        """The ``data`` of ``GET /v3/promotions/{id}`` of a new-UI promotion (a fresh object)."""
+        return newui.v3_promotion(self._specs[promotion_id])
+
     def catalog(self) -> dict[str, Any]:
-        """Org, program, a short description of each promotion, and the (lazy) customer ids."""
+        """Org, program, a short description of each promotion (``promotions``: old-UI;
+        ``new_ui_promotions``: new-UI, with their string ``hex_id``), and the (lazy) customer
+        ids."""
         promotions = []
         for spec in SPECS:
             payload = self._payloads[spec.id]
@@ -127,15 +161,19 @@ class SandboxData:
                 "offer_type": spec.offer_type, "status": spec.status,
                 "start": payload["startDate"], "end": payload["endDate"],
             })
+        new_ui = [{"id": pid, "hex_id": newui.hex_id(pid), "program_id": self.program_id,
+                   "name": self._specs[pid].name, "offer_type": self._specs[pid].offer_type,
+                   "status": self._specs[pid].status} for pid in self.new_ui_promotion_ids]
         return {"org_id": self.org_id, "org_name": self.org_name,
                 "program_id": self.program_id, "program_name": self.program_name,
-                "promotions": promotions, "customer_ids": self.customer_ids}
+                "promotions": promotions, "new_ui_promotions": new_ui,
+                "customer_ids": self.customer_ids}
 
     # ---- per customer ----------------------------------------------------------------------
 
     def events(self, customer_id: int, promotion_id: int) -> list[Event]:
         """The customer's events in the promotion, oldest first ([] for unknown ids)."""
-        behaviour = BEHAVIOURS.get(promotion_id)
+        behaviour = _BEHAVIOURS.get(promotion_id)
         if behaviour is None or not self.has_customer(customer_id):
             return []
         rng = random.Random(f"{self.seed}:{customer_id}:{promotion_id}")

@@ -224,7 +224,7 @@ def promotion_data(data: SandboxData, query: dict[str, str], error_status: int =
         return _bad("fetchAllUsage", fetch_all, "true or false")
     wanted = {p.strip() for p in (query.get("programs") or "").split(",") if p.strip()}
     ours = not wanted or str(data.program_id) in wanted
-    ids = [pid for pid in data.promotion_ids if ours
+    ids = [pid for pid in data.engine_promotion_ids if ours  # new-UI ones included
            and _wanted(data, found, pid, status, _TYPES.get(kind or ""))]
     extra = extra_promotions if ours and status in (None, "EXPIRED") and kind in (
         None, "GENERIC") else 0
