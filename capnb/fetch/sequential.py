@@ -37,7 +37,7 @@ from capnb.fetch.store import PartitionKey, Store
 from capnb.fetch.summaries import fetch_cohort
 from capnb.intervals import proportion_interval
 
-__all__ = ["GROWTH", "MIN_SAMPLE", "fetch_sample", "reach_watch"]
+__all__ = ["GROWTH", "MIN_SAMPLE", "fetch_rounds", "fetch_sample", "reach_watch"]
 
 MIN_SAMPLE = 400
 """Customers fetched before the first look at the precision."""
@@ -136,41 +136,63 @@ def _fetch_until(client: Client, sample: Sample, promotion: tuple, target: float
                  watch: Watch, min_sample: int, progress: bool,
                  on_progress: Callable[[int, int], object] | None,
                  options: dict[str, Any]) -> Cohort:
-    order, total = sample.ids, len(sample.ids)
+    total = len(sample.ids)
     bar = progress_bar(progress, total, f"promotion {promotion[1]} (sample)", unit="customer")
-    parts: list[Cohort] = []
-    done, size, widths = 0, min(min_sample, total), {}
+    offset = [0]
 
-    def tick(_done: int, _total: int) -> None:
+    def tick(done: int, _total: int) -> None:
         bar.update(1)
         if on_progress is not None:
-            on_progress(done + _done, total)
+            on_progress(offset[0] + done, total)
+
+    def fetch_round(ids: list[int]) -> Cohort:
+        part = fetch_cohort(client, ids, *promotion, progress=False, on_progress=tick,
+                            **options)
+        bar.update(part.reused)
+        offset[0] += len(ids)
+        return part
+
+    def show(widest: float) -> None:
+        bar.set_postfix_str(f"±{widest * 100:.2f} pp (target ±{target * 100:.2f} pp)",
+                            refresh=True)
 
     try:
-        while True:
-            try:
-                part = fetch_cohort(client, order[done:size], *promotion, progress=False,
-                                    on_progress=tick, **options)
-            except FetchInterrupted as exc:
-                parts.append(exc.cohort)
-                raise FetchInterrupted(_combine(parts, sample, _note(
-                    sample, parts, widths, target, "interrupted"))) from None
-            parts.append(part)
-            bar.update(part.reused)
-            done = size
-            cohort = _combine(parts, sample, "")
-            widths = watch(cohort)
-            widest = max(widths.values(), default=math.inf)
-            bar.set_postfix_str(f"±{widest * 100:.2f} pp (target ±{target * 100:.2f} pp)",
-                                refresh=True)
-            if widest <= target or done >= total:
-                reason = "precise" if widest <= target else "exhausted"
-                cohort.design = cohort.design.with_note(_note(sample, parts, widths, target,
-                                                              reason))
-                return cohort
-            size = min(total, max(done + 1, math.ceil(done * GROWTH)))
+        return fetch_rounds(sample, fetch_round, watch, target, min_sample, show)
     finally:
         bar.close()
+
+
+def fetch_rounds(sample: Sample, fetch_round: Callable[[list[int]], Cohort], watch: Watch,
+                 target: float, min_sample: int = MIN_SAMPLE,
+                 show: Callable[[float], object] | None = None) -> Cohort:
+    """The stopping rule of :func:`fetch_sample`, whatever fetches a round: ``fetch_round(ids)``
+    returns the cohort of those customers (over HTTP in ``fetch_sample``; from a cohort in
+    memory in the calibration tests). Rounds follow the sample's order: ``min_sample``
+    customers, then 10% more each; after each, ``watch`` of everything so far decides.
+    ``show(widest)`` hears the widest half-width after each round."""
+    order, total = sample.ids, len(sample.ids)
+    parts: list[Cohort] = []
+    done, size, widths = 0, min(min_sample, total), {}
+    while True:
+        try:
+            part = fetch_round(order[done:size])
+        except FetchInterrupted as exc:
+            parts.append(exc.cohort)
+            raise FetchInterrupted(_combine(parts, sample, _note(
+                sample, parts, widths, target, "interrupted"))) from None
+        parts.append(part)
+        done = size
+        cohort = _combine(parts, sample, "")
+        widths = watch(cohort)
+        widest = max(widths.values(), default=math.inf)
+        if show is not None:
+            show(widest)
+        if widest <= target or done >= total:
+            reason = "precise" if widest <= target else "exhausted"
+            cohort.design = cohort.design.with_note(_note(sample, parts, widths, target,
+                                                          reason))
+            return cohort
+        size = min(total, max(done + 1, math.ceil(done * GROWTH)))
 
 
 def _note(sample: Sample, parts: list[Cohort], widths: dict[str, float], target: float,
