@@ -62,7 +62,8 @@ def wilson(p: float, n_eff: float, z: float = Z95) -> tuple[float, float]:
     z2 = z * z
     centre = (p + z2 / (2 * n_eff)) / (1 + z2 / n_eff)
     half = z / (1 + z2 / n_eff) * math.sqrt(p * (1 - p) / n_eff + z2 / (4 * n_eff * n_eff))
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if p <= 0 else max(0.0, centre - half)  # exactly 0, not rounding noise
+    return (low, 1.0 if p >= 1 else min(1.0, centre + half))
 
 
 def _strata(values: np.ndarray, strata: np.ndarray | None,

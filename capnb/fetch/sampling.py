@@ -30,16 +30,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from capnb.errors import ValidationError
 from capnb.fetch.inputs import read_customer_ids, read_table
-
-if TYPE_CHECKING:
-    from capnb.fetch.cohort import Cohort
 
 __all__ = ["MIN_PER_STRATUM", "Sample", "SampleDesign", "draw_sample", "random_order",
            "required_size", "sample_cohort"]
@@ -265,9 +262,10 @@ def _size_note(n: int, population: int) -> str:
             f"({share:.{1 if share >= 0.01 else 2}%})")
 
 
-def sample_cohort(cohort: Cohort, sample: Sample) -> Cohort:
-    """The customers of ``sample`` taken from a ``cohort`` already holding them (say, the
-    whole population), as a cohort that carries the sample's design."""
+def sample_cohort(cohort: Any, sample: Sample) -> Any:
+    """The customers of ``sample`` taken from a ``Cohort`` already holding them (say, the
+    whole population), as a ``Cohort`` that carries the sample's design. (Typed ``Any``:
+    ``capnb.fetch.cohort`` imports this module for its ``design``.)"""
     if not isinstance(sample, Sample):
         raise ValidationError("sample", f"must be a Sample from draw_sample, got "
                               f"{type(sample).__name__}")
