@@ -25,10 +25,12 @@ import numpy as np
 import pandas as pd
 
 from capnb.analysis.evaluate import evaluate
+from capnb.analysis.facts import MAX_FACTS, Fact, Headline, subject, time_left
 from capnb.analysis.measure import NEAR_CAP
 from capnb.analysis.summary import check_cohort, fetched_ids
 from capnb.errors import ValidationError
 from capnb.intervals import Interval, proportion_interval, total_interval
+from capnb.labels import restriction_label
 from capnb.schema import typed_frame
 from capnb.validation import check_as_of
 
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     from capnb.models import Promotion
 
 __all__ = ["ESTIMATE_COLUMNS", "FIGURES", "estimate_text", "population_estimates",
-           "precision_watch", "sample_text"]
+           "precision_watch", "sample_headline", "sample_text"]
 
 ESTIMATE_COLUMNS: dict[str, str] = {
     "figure": "str", "restriction": "str", "kind": "str", "unit": "str", "limit": "Int64",
@@ -209,3 +211,38 @@ def precision_watch(promotion: Promotion | None = None, *, as_of: Any = None,
                 float(r.precision) for r in frame.itertuples(index=False)}
 
     return watch
+
+
+def sample_headline(promotion: Promotion, cohort: Cohort, estimates: pd.DataFrame, *,
+                    as_of: Any) -> Headline:
+    """The overview's headline for a sampled cohort: every population figure of
+    ``estimates`` (:func:`population_estimates`) with its interval, badge ``estimate``.
+
+    Facts, in order: customers reached (share), points issued (total), each promotion-wide
+    cap's share used (largest first), customers at each per-customer cap (most first, those
+    with an estimate of 0 left out), the time left (exact); at most :data:`MAX_FACTS`.
+    """
+    _design(cohort)
+    if not isinstance(estimates, pd.DataFrame) or not set(ESTIMATE_COLUMNS) <= set(estimates):
+        raise ValidationError("estimates", "must be a frame from population_estimates")
+    where = sample_text(cohort)
+    facts = []
+    for row in estimates.itertuples(index=False):
+        text = estimate_text(row.estimate, row.low, row.high, row.kind)
+        if row.figure == "customers_reached":
+            facts.append((0, 0, Fact("Customers reached", f"{text} of {row.population:,} "
+                                     "customers", "estimate", f"Estimated from {where}.")))
+        elif row.figure == "points_issued":
+            facts.append((1, 0, Fact("Points issued", f"{text} in total", "estimate",
+                                     "All categories, estimated from the sample.")))
+        elif row.figure == "share_of_limit":
+            facts.append((2, -row.estimate, Fact(
+                f"Budget: {restriction_label(row.restriction)}",
+                f"{text} of {row.limit:,} used", "estimate", str(row.note),
+                "warning" if row.high >= NEAR_CAP else "info")))
+        elif row.figure == "customers_at_cap" and row.estimate > 0:
+            facts.append((3, -row.estimate, Fact(
+                restriction_label(row.restriction), f"{text} customers at the cap of "
+                f"{row.limit:,}", "estimate", str(row.note))))
+    chosen = [f for _, _, f in sorted(facts, key=lambda item: item[:2])][:MAX_FACTS - 1]
+    return Headline(subject(promotion), (*chosen, time_left(promotion, check_as_of(as_of))))
