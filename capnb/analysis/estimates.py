@@ -63,16 +63,15 @@ def _design(cohort: Any) -> Any:
 
 
 def sample_text(cohort: Cohort) -> str:
-    """Where a sampled cohort's figures come from, in words (the design's note and what the
-    API did not answer)."""
+    """Where a sampled cohort's figures come from, in words: the design's note (how many of
+    how many customers, and how the size was chosen) and what the API did not answer."""
     design = _design(cohort)
     answered = len(fetched_ids(cohort))
-    missing = int(cohort.customers["status"].isin(["failed", "not_found"]).sum())
-    text = (f"{answered:,} of {design.population_size:,} customers answered "
-            f"({design.note or 'a random sample'})")
-    if missing:
-        text += (f"; {missing:,} sampled customers failed or were not found and are treated "
-                 "as missing at random")
+    sampled = int(cohort.customers["status"].ne("invalid").sum())
+    text = design.note or f"a random sample of {sampled:,} of {design.population_size:,}"
+    if answered < sampled:
+        text += (f"; {answered:,} answered, the {sampled - answered:,} that failed or were "
+                 "not found are treated as missing at random")
     return text
 
 
@@ -166,9 +165,10 @@ def _cap_rows(promotion: Promotion, cohort: Cohort, as_of: pd.Timestamp, ids: np
     for item in evaluated:
         if item.usage is None or item.unlimited or not item.limit or item.limit <= 0:
             continue
+        words = item.measurability.replace("_", " ")
         caveat = ("" if item.measurability == "exact" else
-                  f" The usage measured per customer is a {item.measurability.replace('_', ' ')}"
-                  " (see the utilisation note), so this estimates that bound.")
+                  f" The usage measured per customer is a {words} (see the utilisation "
+                  f"note): this estimates that {words}, not the usage itself.")
         common = {"restriction": item.label, "limit": item.limit, "caveat": caveat, **shape}
         if item.scope == "promotion":
             total = total_interval(item.usage, population, strata)

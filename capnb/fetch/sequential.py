@@ -204,7 +204,7 @@ def _note(sample: Sample, parts: list[Cohort], widths: dict[str, float], target:
     widest = max(widths.values(), default=math.nan)
     if reason == "precise":
         return (f"{head} until every watched 95% interval was within ±{_pp(target)} "
-                f"(widest ±{_pp(widest)}: {', '.join(widths)})")
+                f"(widest ±{_pp(widest)})")
     if reason == "exhausted":
         return (f"{head}; the whole sample was fetched before reaching ±{_pp(target)} "
                 f"(widest ±{_pp(widest)})")

@@ -419,12 +419,13 @@ def _sample_words(cohort: Any, promotion: Any, as_of: pd.Timestamp) -> str:
 
     estimates = population_estimates(promotion, cohort, as_of=as_of)
     shares = estimates["precision"].dropna()
-    widest = (f" Every share about all customers is known within ±{shares.max() * 100:.2g} "
-              "percentage points (95%), so fetching everyone would not change the answers "
-              "beyond that." if len(shares) else "")
-    return (f"{sample_text(cohort)[0].upper()}{sample_text(cohort)[1:]}.{widest} "
-            "At a glance shows every figure about all customers with its 95% interval; the "
-            "sections after it describe the sampled customers.")
+    widest = (f" Every share about all customers has a 95% interval within "
+              f"±{shares.max() * 100:.2g} percentage points of its estimate."
+              if len(shares) else "")
+    words = sample_text(cohort)
+    return (f"{words[0].upper()}{words[1:]}.{widest} At a glance shows every figure about all "
+            "customers with its 95% interval; the sections after it describe the sampled "
+            "customers.")
 
 
 def run_details(*, parameters: Mapping[str, Any], source: DataSource | str,
