@@ -65,8 +65,8 @@ def main() -> None:
     rows: list[tuple[str, object]] = [
         ("population (customers)", args.population),
         ("truth from the generator, seconds", round(truth_seconds, 1)),
-        ("true reach share", round(true["customers_reached"], 5)),
-        (f"true share of {CAP}", round(true["share_of_limit"], 5)),
+        ("true reach share", f"{true['customers_reached']:.5f}"),
+        (f"true share of {CAP}", f"{true['share_of_limit']:.5f}"),
         ("target half-width (share)", args.precision),
     ]
     covered = True
