@@ -6,6 +6,7 @@
     analysis.utilisation(promotion, cohort)          # capnb.analysis.limits
     analysis.portfolio_view(frame)                   # capnb.analysis.portfolio
     analysis.overview_headline(promotion, cohort, u, as_of=as_of)  # capnb.analysis.headline
+    analysis.population_estimates(promotion, sampled)  # capnb.analysis.estimates (a sample)
 """
 
 from capnb.analysis.benefits import (
@@ -13,6 +14,11 @@ from capnb.analysis.benefits import (
     points_summary,
     recency,
     timeline,
+)
+from capnb.analysis.estimates import (
+    population_estimates,
+    precision_watch,
+    sample_headline,
 )
 from capnb.analysis.headline import (
     Fact,
@@ -44,11 +50,14 @@ __all__ = [
     "issuance_counts",
     "overview_headline",
     "points_summary",
+    "population_estimates",
     "portfolio_frame",
     "portfolio_headline",
     "portfolio_view",
+    "precision_watch",
     "recency",
     "restriction_metrics",
+    "sample_headline",
     "timeline",
     "utilisation",
 ]

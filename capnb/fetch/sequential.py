@@ -11,8 +11,9 @@ Stopping when an interval is narrow enough is a data-dependent stop: it could st
 sample whose spread happens to look small, and intervals from such stops cover the truth less
 often than 95%. Three guards keep the effect small: a minimum sample (400 customers by
 default) before the first look; few looks (rounds grow by 10%, so going from 400 to 20,000
-customers takes about 41 looks, not thousands); and the stop depends on the half-width only,
-never on the estimate. ``tests/test_sampling_calibration.py`` checks that the intervals of
+customers takes about 41 looks, not thousands); and the stop looks at the half-width only
+(which depends on the estimate through the spread: ``p(1-p)`` for a share), never at whether
+the estimate is high or low. ``tests/test_sampling_calibration.py`` checks that the intervals of
 stopped samples still cover the generator's truth 92-98% of the time.
 """
 
