@@ -227,3 +227,24 @@ def test_precision_stop_resumes_from_the_store(sandbox, catalog, ids, tmp_path):
     again = capnb.fetch_sample(client, sample, program, PROMOTION, precision=0.03, watch=watch,
                                store=store, progress=False)
     assert sandbox.stats()["requests"] == 0 and len(again) == stopped_at
+
+
+def test_rounds_grow_by_a_tenth_and_show_the_half_width(sandbox, catalog, ids):
+    from capnb.fetch.sequential import fetch_rounds, reach_watch
+
+    client = capnb.connect(sandbox.environ())
+    full = capnb.fetch_cohort(client, ids, catalog["program_id"], PROMOTION, progress=False)
+    rounds, shown = [], []
+
+    def fetch_round(chunk):
+        rounds.append(len(chunk))
+        return full.subset(chunk)
+
+    stopped = fetch_rounds(draw_sample(ids, seed=5), fetch_round, reach_watch, 0.02,
+                           show=shown.append)
+    assert rounds[0] == 400 and len(stopped) == sum(rounds)
+    done = 400
+    for size in rounds[1:]:  # each round brings the total to ceil(1.1 x) the one before
+        assert done + size == -(-done * 11 // 10)
+        done += size
+    assert shown[-1] <= 0.02 < min(shown[:-1]) and len(shown) == len(rounds)

@@ -42,8 +42,8 @@ __all__ = ["GROWTH", "MIN_SAMPLE", "fetch_rounds", "fetch_sample", "reach_watch"
 
 MIN_SAMPLE = 400
 """Customers fetched before the first look at the precision."""
-GROWTH = 1.1
-"""Each round fetches this much more than all the rounds before."""
+GROWTH = 10
+"""Each round adds this percentage (rounded up) to the customers fetched before it."""
 
 Watch = Callable[[Cohort], dict[str, float]]
 
@@ -193,7 +193,7 @@ def fetch_rounds(sample: Sample, fetch_round: Callable[[list[int]], Cohort], wat
             cohort.design = cohort.design.with_note(_note(sample, parts, widths, target,
                                                           reason))
             return cohort
-        size = min(total, max(done + 1, math.ceil(done * GROWTH)))
+        size = min(total, done + max(1, -(-done * GROWTH // 100)))
 
 
 def _note(sample: Sample, parts: list[Cohort], widths: dict[str, float], target: float,
