@@ -40,6 +40,8 @@ from capnb.fetch.cohort import Cohort, FetchInterrupted
 from capnb.fetch.exact_usage import ExactUsage, fetch_exact_usage
 from capnb.fetch.program import fetch_program
 from capnb.fetch.ratelimit import RateLimiter
+from capnb.fetch.sampling import Sample, draw_sample
+from capnb.fetch.sequential import fetch_sample
 from capnb.fetch.store import Store
 from capnb.fetch.summaries import fetch_cohort
 from capnb.models import ActionSummary, ApiWarning, Promotion
@@ -71,6 +73,7 @@ __all__ = [
     "RateLimiter",
     "ReportError",
     "ResponseFormatError",
+    "Sample",
     "ServerError",
     "Store",
     "StoreError",
@@ -78,9 +81,11 @@ __all__ = [
     "ValidationError",
     "__version__",
     "connect",
+    "draw_sample",
     "fetch_cohort",
     "fetch_exact_usage",
     "fetch_program",
+    "fetch_sample",
     "parse_action_summary",
     "parse_promotion",
 ]

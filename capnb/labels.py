@@ -56,8 +56,9 @@ RESTRICTION_LABELS = {
 """Documented restriction name -> label."""
 
 MEASURABILITY = {"exact": "exact", "lower_bound": "lower bound", "proxy": "proxy",
-                 "not_measurable": "not measurable"}
-"""How far a figure can be trusted (``measurability`` column) -> words."""
+                 "not_measurable": "not measurable", "estimate": "estimate"}
+"""How far a figure can be trusted (``measurability`` column) -> words. ``estimate``: from a
+random sample, always shown with its 95% interval (:mod:`capnb.analysis.estimates`)."""
 
 SCOPE = {"customer": "per customer", "event": "per activity", "earn": "per earn",
          "promotion": "whole promotion", "expiry": "expiry"}

@@ -40,7 +40,8 @@ def test_public_names():
         "PromotionNotFound", "RateLimited", "ResponseFormatError", "ServerError", "StoreError",
         "TransportError", "ValidationError", "__version__", "connect", "parse_action_summary",
         "parse_promotion", "ReportError", "Cohort", "FetchInterrupted", "RateLimiter", "Store",
-        "fetch_cohort", "ExactUsage", "fetch_exact_usage", "fetch_program",
+        "fetch_cohort", "ExactUsage", "fetch_exact_usage", "fetch_program", "Sample",
+        "draw_sample", "fetch_sample",
     }
     assert set(capnb.__all__) == expected
     for name in capnb.__all__:

@@ -7,6 +7,7 @@
     analysis.portfolio_view(frame)                   # capnb.analysis.portfolio
     analysis.overview_headline(promotion, cohort, u, as_of=as_of)  # capnb.analysis.headline
     analysis.with_sampled_limits(promotion, exact)   # capnb.analysis.sampled (new-UI limits)
+    analysis.population_estimates(promotion, sampled)  # capnb.analysis.estimates (a sample)
 """
 
 from capnb.analysis.benefits import (
@@ -14,6 +15,11 @@ from capnb.analysis.benefits import (
     points_summary,
     recency,
     timeline,
+)
+from capnb.analysis.estimates import (
+    population_estimates,
+    precision_watch,
+    sample_headline,
 )
 from capnb.analysis.headline import (
     Fact,
@@ -51,11 +57,14 @@ __all__ = [
     "issuance_counts",
     "overview_headline",
     "points_summary",
+    "population_estimates",
     "portfolio_frame",
     "portfolio_headline",
     "portfolio_view",
+    "precision_watch",
     "recency",
     "restriction_metrics",
+    "sample_headline",
     "timeline",
     "utilisation",
     "with_sampled_limits",

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from capnb.analysis.benefits import points_summary
+from capnb.analysis.estimates import population_estimates, sample_headline
 from capnb.analysis.facts import (
     CAVEAT,
     MAX_FACTS,
@@ -223,12 +224,17 @@ def overview_headline(promotion: Promotion, cohort: Cohort, utilisation: pd.Data
         activity); each limit at 80% or more (per-customer: customers at the cap and at 80% or
         more; promotion-wide: the share of the cap used), most used first, extra ones collapsed
         into one fact, or one fact saying none is; the tightest promotion-wide budget; the time
-        left. At most :data:`MAX_FACTS` facts.
+        left. At most :data:`MAX_FACTS` facts. A cohort drawn from a random sample
+        (``cohort.design``) gets :func:`capnb.analysis.estimates.sample_headline` instead:
+        every figure an estimate with its 95% interval.
     """
     check_promotion(promotion, cohort)
     frame = check_frame("utilisation", utilisation, UTILISATION_COLUMNS,
                         "capnb.analysis.utilisation")
     now = check_as_of(as_of)
+    if getattr(cohort, "design", None) is not None:  # a random sample: estimates only
+        estimates = population_estimates(promotion, cohort, as_of=now)
+        return sample_headline(promotion, cohort, estimates, as_of=now)
     ids = fetched_ids(cohort)
     gaps = Coverage(promotion.start, cohort.activity_id, 0).gaps()
     facts = [_reached(cohort, ids, gaps), *_issued(cohort, ids, gaps)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -25,6 +25,9 @@ from capnb.schema import (
     typed_frame,
 )
 from capnb.validation import check_activity_id, check_id, check_positive_number
+
+if TYPE_CHECKING:
+    from capnb.fetch.sampling import SampleDesign
 
 __all__ = ["BENEFIT_FRAME_COLUMNS", "Cohort", "FetchInterrupted", "assemble_cohort"]
 
@@ -42,7 +45,9 @@ class Cohort:
     ``customer_id`` (Int64), ``status`` (``ok``, ``no_benefits``, ``not_found``, ``failed`` or
     ``invalid``), ``fetched_at`` (UTC), ``request_id``, ``error_code``, ``error_message``.
     ``requests`` counts the customers fetched over HTTP by the call that built it, ``reused``
-    those taken from the store instead.
+    those taken from the store instead. ``design`` is set when the customers are a random
+    sample of a larger population (:func:`capnb.fetch.sampling.draw_sample`): population
+    figures are then estimates with intervals (:mod:`capnb.analysis.estimates`).
     """
 
     program_id: int
@@ -56,6 +61,7 @@ class Cohort:
     requests: int = 0
     reused: int = 0
     elapsed: float = field(default=0.0, repr=False)
+    design: SampleDesign | None = field(default=None, repr=False)
 
     @property
     def errors(self) -> pd.DataFrame:
@@ -87,7 +93,7 @@ class Cohort:
         return replace(self, customers=keep(self.customers), incentives=keep(self.incentives),
                        points=keep(self.points),
                        alternate_currencies=keep(self.alternate_currencies), requests=0,
-                       reused=0, elapsed=0.0)
+                       reused=0, elapsed=0.0, design=None)
 
     def sample(self, n: int, *, seed: int = 0) -> Cohort:
         """``n`` fetched customers drawn at random (reproducibly with ``seed``), or all of them

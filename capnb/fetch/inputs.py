@@ -39,7 +39,7 @@ from capnb.errors import ValidationError
 from capnb.schema import CUSTOMER_COLUMNS, typed_frame
 from capnb.validation import MAX_ID, check_id
 
-__all__ = ["read_customer_ids", "read_identifiers", "read_values"]
+__all__ = ["read_customer_ids", "read_identifiers", "read_table", "read_values"]
 
 log = logging.getLogger("capnb")
 
@@ -172,3 +172,14 @@ def read_identifiers(values: Any, identifier_name: str) -> list[Any]:
     """The raw identifier values of a source (see the module docstring) whose column is named
     ``identifier_name`` (``mobile``...), ``identifier`` or ``customer_id``."""
     return read_values(values, (identifier_name, "identifier", "customer_id"), "identifiers")
+
+
+def read_table(source: Any) -> pd.DataFrame:
+    """A DataFrame given as itself or as the path of a CSV/Parquet file (read as
+    :func:`read_values` reads files); anything else raises ``ValidationError``."""
+    if isinstance(source, str | os.PathLike):
+        return _read_file(Path(source).expanduser())
+    if isinstance(source, pd.DataFrame):
+        return source
+    raise ValidationError(PARAMETER, "must be a DataFrame or the path of a CSV/Parquet file "
+                          f"to read a column from, got {type(source).__name__}")

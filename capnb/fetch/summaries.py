@@ -29,6 +29,7 @@ from capnb.fetch.identifiers import resolve_identifiers
 from capnb.fetch.inputs import read_customer_ids
 from capnb.fetch.pool import Outcome, fan_out
 from capnb.fetch.ratelimit import RateLimiter, limiter_for
+from capnb.fetch.sampling import Sample
 from capnb.fetch.store import PartitionKey, Store, as_store, host_key
 from capnb.validation import check_activity_id, check_id, check_positive_number
 
@@ -67,9 +68,11 @@ def fetch_cohort(
     Parameters
     ----------
     client : Client
-    customer_ids : iterable of ids, pandas Series, or path of a CSV/Parquet file
+    customer_ids : iterable of ids, pandas Series, path of a CSV/Parquet file, or Sample
         The file needs a ``customer_id`` column. Duplicates are fetched once; invalid ids are
-        reported with status ``invalid`` and never sent.
+        reported with status ``invalid`` and never sent. A :class:`~capnb.fetch.sampling.Sample`
+        (``capnb.draw_sample``) is fetched in its random order and the cohort carries its
+        ``design``.
     program_id, promotion_id : int or digit string
     activity_id : str, optional
         Scope the benefits to one activity.
@@ -128,7 +131,13 @@ def fetch_cohort(
     if not isinstance(refresh, bool):
         raise ValidationError("refresh", f"must be True or False, got {refresh!r}")
     store_obj = as_store(store) if store is not None else None
-    if identifier is None:
+    design = None
+    if isinstance(customer_ids, Sample):
+        if identifier is not None:
+            raise ValidationError("identifier", "a Sample holds customer ids: draw it from "
+                                  "ids, not identifiers")
+        ids, invalid, design = list(customer_ids.ids), customer_ids.invalid, customer_ids.design
+    elif identifier is None:
         ids, invalid = read_customer_ids(customer_ids)
     else:  # identifiers first become ids; unresolved ones are reported, never dropped
         ids, invalid = resolve_identifiers(client, customer_ids, identifier, source=source,
@@ -182,6 +191,7 @@ def fetch_cohort(
                              parts["incentives"], parts["points"], parts["alternate_currencies"],
                              requests=fetched, reused=stored_count,
                              elapsed=time.monotonic() - started, ordered=True)
+    cohort.design = design
     if interrupted:
         raise FetchInterrupted(cohort)
     log.info("cohort %s/%s: %d customers, %d fetched, %d from store, %.1f s", program, promotion,

@@ -15,13 +15,14 @@ exported report. Badges use the measurability colours of the charts.
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from capnb.analysis.headline import Fact, Headline
 from capnb.errors import ValidationError
 from capnb.labels import MEASURABILITY
 from capnb.reports.chart_style import MARK_COLOUR, MEASURABILITY_COLOURS
 
-__all__ = ["CSS", "HEADING", "HeadlineBlock", "block"]
+__all__ = ["CSS", "HEADING", "HeadlineBlock", "block", "sample_figures"]
 
 HEADING = "At a glance"
 """The heading of every headline block."""
@@ -29,6 +30,9 @@ HEADING = "At a glance"
 _BADGE_TEXT = {"exact": "#FFFFFF", "lower_bound": "#0B2A3C", "proxy": "#3D2800",
                "not_measurable": "#1F1F1F"}
 """Badge text colour per measurability: readable on the chart colour behind it."""
+_INLINE_BADGES = {"estimate": "background:#007A5A;color:#FFFFFF"}
+"""Badges without a rule in :data:`CSS` (no chart draws them), styled inline: a dark
+Okabe-Ito bluish green for ``estimate`` (a figure from a random sample, with its interval)."""
 
 CSS = "\n".join([
     # Every rule is two classes deep: it beats JupyterLab's and nbconvert's element rules
@@ -74,39 +78,62 @@ def _line(text: object) -> str:
 
 def _fact_html(fact: Fact) -> str:
     words = MEASURABILITY[fact.exactness]
+    style = (f' style="{_INLINE_BADGES[fact.exactness]}"' if fact.exactness in _INLINE_BADGES
+             else "")
     note = (f'<span class="capnb-fact-note">{_esc(fact.note)}</span>' if fact.note else "")
     return (f'<div class="capnb-fact capnb-{fact.level}"><dt class="capnb-fact-label">'
             f'{_esc(fact.label)}</dt><dd class="capnb-fact-body">'
             f'<span class="capnb-fact-text">{_esc(fact.text)}</span>'
-            f'<span class="capnb-badge capnb-badge-{fact.exactness}" title="How exact this '
-            f'figure is">{_esc(words)}</span>{note}</dd></div>')
+            f'<span class="capnb-badge capnb-badge-{fact.exactness}"{style} title="How exact '
+            f'this figure is">{_esc(words)}</span>{note}</dd></div>')
 
 
 class HeadlineBlock:
     """A headline as shown: :meth:`_repr_html_` for JupyterLab and reports, ``repr`` as plain
     text (one line per fact: ``!`` marks a warning, the exactness in brackets)."""
 
-    def __init__(self, headline: Headline) -> None:
+    def __init__(self, headline: Headline, after: Any = None) -> None:
         self.headline = headline
+        self.after = after
 
     def _repr_html_(self) -> str:
         facts = "".join(_fact_html(f) for f in self.headline.facts)
+        after = self.after._repr_html_() if self.after is not None else ""
         return (f'<div class="capnb-headline"><style>{CSS}</style>'
                 f'<h2 class="capnb-headline-heading">{_esc(HEADING)}: <span '
                 f'class="capnb-headline-title">{_esc(self.headline.title)}</span></h2>'
-                f'<dl class="capnb-facts">{facts}</dl></div>')
+                f'<dl class="capnb-facts">{facts}</dl>{after}</div>')
 
     def __repr__(self) -> str:
         lines = [f"{HEADING}: {_line(self.headline.title)}"]
         lines += [f"{'!' if f.level == 'warning' else '-'} {_line(f.label)}: {_line(f.text)} "
                   f"[{MEASURABILITY[f.exactness]}]" for f in self.headline.facts]
+        if self.after is not None:
+            lines.append(repr(self.after))
         return "\n".join(lines)
 
 
-def block(headline: Headline) -> HeadlineBlock:
-    """The headline block a report opens with (display it: last expression of a cell)."""
+def block(headline: Headline, after: Any = None) -> HeadlineBlock:
+    """The headline block a report opens with (display it: last expression of a cell).
+
+    ``after``: something with ``_repr_html_`` shown inside the block under the facts (the
+    table of every population figure of a sampled cohort, :func:`sample_figures`); None: none.
+    """
     if not isinstance(headline, Headline):
         raise ValidationError("headline", "must be a capnb.analysis.Headline (from "
                               "overview_headline, customer_headline or portfolio_headline), "
                               f"got {type(headline).__name__}")
-    return HeadlineBlock(headline)
+    if after is not None and not callable(getattr(after, "_repr_html_", None)):
+        raise ValidationError("after", f"must be displayable as HTML, got {type(after).__name__}")
+    return HeadlineBlock(headline, after)
+
+
+def sample_figures(promotion: Any, cohort: Any, *, as_of: Any) -> Any:
+    """For a cohort drawn from a random sample, the table of every population figure with its
+    95% interval (``tables.estimates``); None for any other cohort."""
+    if getattr(cohort, "design", None) is None:
+        return None
+    from capnb.analysis.estimates import population_estimates
+    from capnb.reports.tables import estimates
+
+    return estimates(population_estimates(promotion, cohort, as_of=as_of))

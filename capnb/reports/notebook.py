@@ -158,13 +158,21 @@ class DataSource:
 
     def cohort(self, program_id: int | str, promotion_id: int | str,
                activity_id: str | None = None, *, customer_ids: Any = None,
-               identifier: str = "id", **kwargs: Any) -> Any:
+               identifier: str = "id", sample: int = 0, precision: float = 0.0,
+               sample_seed: int = 0, promotion: Any = None, as_of: Any = None,
+               **kwargs: Any) -> Any:
         """``capnb.fetch_cohort`` over ``customer_ids`` (default :attr:`customer_ids`), through
         :attr:`store`; other keyword arguments go to ``fetch_cohort``.
 
         ``identifier`` says what the customers are: ``"id"`` (customer ids), or ``"mobile"``,
         ``"email"``, ``"externalId"``... (a file's column named so), looked up first; values
         that match no customer are reported ``not_found``.
+
+        ``sample`` (a count, 0: everyone) or ``precision`` (a half-width as a share, 0: off)
+        fetch a random sample of the customers instead (``capnb.draw_sample`` with
+        ``sample_seed``; with ``precision``, ``capnb.fetch_sample`` stops once the share of
+        customers reached and, given ``promotion``, every promotion-wide cap's share are
+        within it at ``as_of``): the cohort then carries the sample's design.
         """
         from capnb.fetch.summaries import fetch_cohort
 
@@ -180,8 +188,35 @@ class DataSource:
                                       f"file with a {identifier} column")
             kwargs["identifier"] = identifier
         kwargs.setdefault("store", self.store)
+        if sample or precision:
+            return self._sample(ids, program_id, promotion_id, activity_id, identifier, sample,
+                                precision, sample_seed, promotion, as_of, kwargs)
         return fetch_cohort(self.client, ids, program_id, promotion_id,
                             activity_id=activity_id or None, **kwargs)
+
+    def _sample(self, ids: Any, program_id: int | str, promotion_id: int | str,
+                activity_id: str | None, identifier: str, size: Any, precision: Any,
+                seed: Any, promotion: Any, as_of: Any, kwargs: dict[str, Any]) -> Any:
+        """A random sample of ``ids`` fetched (see :meth:`cohort`)."""
+        from capnb.analysis.estimates import precision_watch
+        from capnb.fetch.sampling import draw_sample
+        from capnb.fetch.sequential import fetch_sample
+
+        if identifier != "id":
+            raise ValidationError("sample", "a random sample is drawn from customer ids: "
+                                  "resolve the identifiers first (identifier='id')")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValidationError("sample", f"must be a count of customers (0: all), got "
+                                  f"{size!r}")
+        if precision and (isinstance(precision, bool) or not isinstance(precision, int | float)
+                          or not 0 < precision < 0.5):
+            raise ValidationError("precision", "must be a half-width between 0 and 0.5 (0.01: "
+                                  f"+-1 percentage point; 0: off), got {precision!r}")
+        drawn = draw_sample(ids, size or None, seed=seed)
+        watch = (precision_watch(promotion, as_of=as_of) if precision and promotion is not None
+                 else None)
+        return fetch_sample(self.client, drawn, program_id, promotion_id, activity_id or None,
+                            precision=precision or None, watch=watch, **kwargs)
 
     def exact_usage(self, cohort: Any, **kwargs: Any) -> Any:
         """``capnb.fetch_exact_usage`` (promotionData) for the fetched customers of ``cohort``
@@ -369,14 +404,17 @@ class _Header:
 
 
 def header(title: str, *, source: DataSource | str, as_of: Any, promotion: Any = None,
-           program: Mapping[str, Any] | None = None, customer_id: Any = None) -> _Header:
+           program: Mapping[str, Any] | None = None, customer_id: Any = None,
+           cohort: Any = None) -> _Header:
     """The header every report starts with: the title naming the customer, promotion or
     program, then what the promotion is, the data source and ``as_of``. Display it (last
     expression of a cell).
 
     The title is an ``h1`` of class ``capnb-title``, which the exported page also uses as its
     ``<title>``. API text (names, descriptions) is escaped: it is untrusted. The parameters and
-    the capnb version are in :func:`run_details`, at the end of a report.
+    the capnb version are in :func:`run_details`, at the end of a report. A ``cohort`` drawn
+    from a random sample adds a line saying how many of how many customers were fetched and
+    why that is enough.
     """
     where = source.label if isinstance(source, DataSource) else str(source)
     stamp = resolve_as_of(as_of)
@@ -396,6 +434,8 @@ def header(title: str, *, source: DataSource | str, as_of: Any, promotion: Any =
         if coverage := coverage_sentence(promotion.start):
             rows.append(("Coverage", coverage))
     rows.append(("Data", f"{where}, as of {stamp:%Y-%m-%d %H:%M UTC}"))
+    if getattr(cohort, "design", None) is not None:
+        rows.append(("Customers", _sample_words(cohort, promotion, stamp)))
     if customer_id is not None:
         subject = f"customer {customer_id}, {subject}" if subject else f"customer {customer_id}"
     heading = f"{title}: {subject}" if subject else title
@@ -419,6 +459,21 @@ def _configuration_rows(promotion: Any) -> list[tuple[str, str]]:
                  + "; Get Loyalty Promotion by ID does not know it")
     return [("Described by", described),
             ("Restrictions", promotion.restrictions_note or "none read")]
+
+
+def _sample_words(cohort: Any, promotion: Any, as_of: pd.Timestamp) -> str:
+    """How many of how many customers a sampled cohort holds, and why that is enough."""
+    from capnb.analysis.estimates import population_estimates, sample_text
+
+    estimates = population_estimates(promotion, cohort, as_of=as_of)
+    shares = estimates["precision"].dropna()
+    widest = (f" Every share about all customers has a 95% interval within "
+              f"±{shares.max() * 100:.2g} percentage points of its estimate."
+              if len(shares) else "")
+    words = sample_text(cohort)
+    return (f"{words[0].upper()}{words[1:]}.{widest} At a glance shows every figure about all "
+            "customers with its 95% interval; the sections after it describe the sampled "
+            "customers.")
 
 
 def run_details(*, parameters: Mapping[str, Any], source: DataSource | str,

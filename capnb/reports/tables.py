@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from capnb.analysis import NEAR_CAP, portfolio_view
+from capnb.analysis.estimates import estimate_text
 from capnb.errors import ValidationError
 from capnb.labels import MISSING, PERIOD_UNIT, RESTRICTION_TYPE, label
 from capnb.reports.grid import CSS, Table, _build, _check_columns, _check_frame, table
@@ -37,9 +38,9 @@ if TYPE_CHECKING:
     from capnb.fetch.exact_usage import ExactUsage
     from capnb.models import Promotion
 
-__all__ = ["CSS", "Table", "actions", "benefits", "comparison", "customer_limits", "issuance",
-           "issuals", "near_cap", "points", "portfolio", "recency", "restrictions", "status_counts",
-           "table", "unanswered", "utilisation"]
+__all__ = ["CSS", "Table", "actions", "benefits", "comparison", "customer_limits", "estimates",
+           "issuance", "issuals", "near_cap", "points", "portfolio", "recency", "restrictions",
+           "status_counts", "table", "unanswered", "utilisation"]
 
 _NEAR = f"near cap (≥{NEAR_CAP:.0%})"
 _GROUPS = {"action": "action", "activity_id": "activity", "action_id": "action id",
@@ -384,3 +385,34 @@ def portfolio(budgets: pd.DataFrame, *, empty: str = "No promotion.") -> Table:
                   data=frame, empty=empty,
                   foot=["Points, times, earns: used of the promotion-wide limit. Risk: budget "
                         "used / time elapsed; above 1 a budget runs out before the end."])
+
+
+_FIGURE_WORDS = {"customers_reached": "customers reached (share)",
+                 "points_issued": "points issued (total)",
+                 "share_of_limit": "share of the promotion-wide cap used",
+                 "customers_at_cap": "customers at the cap",
+                 "customers_near_cap": "customers at or near the cap (80%)"}
+
+
+def estimates(frame: pd.DataFrame) -> Table:
+    """``analysis.estimates.population_estimates`` output: each population figure as
+    "63.2% (62.3–64.1%)" (the estimate and its 95% interval), the restriction it is about,
+    and how it was estimated as a footnote.
+
+    ``data``: the analysis frame as given.
+    """
+    frame = _check_frame(frame)
+    _check_columns(frame, ["figure", "restriction", "kind", "estimate", "low", "high", "note"],
+                   "frame", "capnb.analysis.estimates.population_estimates")
+    shown = pd.DataFrame({
+        "figure": [_FIGURE_WORDS.get(f, f) for f in frame["figure"]],
+        "restriction": frame["restriction"],
+        "estimate": [estimate_text(r.estimate, r.low, r.high, r.kind)
+                     for r in frame.itertuples(index=False)],
+        "note": frame["note"]})
+    result = table(shown, columns={"figure": "figure", "restriction": "restriction",
+                                   "estimate": "estimate (95% interval)"},
+                   kinds={"figure": "text", "restriction": "restriction", "estimate": "text"},
+                   footnotes="note", empty="No population figure.")
+    result.data = frame
+    return result
