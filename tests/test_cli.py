@@ -226,7 +226,7 @@ def test_verbose_shows_the_failing_cell(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err
     assert "capnb: error: promotion_overview.ipynb: cell 2 (In [3]) failed:\n" in err
-    assert "    src = notebook.open_source(source, customers, store=store)\n" in err
+    assert "    src = notebook.open_source(source, population or customers, store=store)\n" in err
     assert err.endswith("ValidationError: customers: no file at abc\n")
 
 

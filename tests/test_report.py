@@ -344,3 +344,21 @@ def test_api_text_is_escaped_and_secrets_never_written():
             assert secret.lower() not in lowered
         assert "authorization" not in lowered and "x-cap-api-oauth-token" not in lowered
     assert "http://127.0.0.1:" in body  # the data source is the host, never credentials
+
+
+def test_a_finished_kernel_is_shut_down_without_an_interrupt(monkeypatch):
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    sent = []
+
+    async def interrupt(self):
+        sent.append(self.shutting_down)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_interrupt_kernel", interrupt)
+    manager = render._quiet_shutdown_manager()()
+    for shutting_down in (False, True):
+        manager.shutting_down = shutting_down
+        asyncio.run(manager._async_interrupt_kernel())
+    assert sent == [False]  # a timed-out cell is interrupted; a kernel shutting down is not

@@ -330,6 +330,21 @@ def _kernel_environment(values: Mapping[str, str | None]) -> Iterator[Callable[.
         restore()
 
 
+def _quiet_shutdown_manager() -> type:
+    """jupyter_client's kernel manager, minus the SIGINT it sends before asking a kernel to
+    shut down: a kernel still answering a message then logs "KeyboardInterrupt caught in
+    kernel." on stderr after a report that succeeded. A finished run has nothing to interrupt
+    (a cell that times out is still interrupted: that is not a shutdown)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietShutdownKernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self) -> None:
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
+    return QuietShutdownKernelManager
+
+
 def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path,
              timeout: float | None, environment: Mapping[str, str | None] | None = None,
              declared: Mapping[str, Mapping[str, Any]] | None = None) -> None:
@@ -352,7 +367,8 @@ def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path
                                        on_notebook_start=started,
                                        # ipykernel 7 warns on stderr about plain-TCP
                                        # loopback sockets on every start; keep real errors.
-                                       extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                       extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                                       kernel_manager_class=_quiet_shutdown_manager())
     except PapermillExecutionError as exc:
         traceback = _ANSI.sub("", "\n".join(exc.traceback or []))
         short = f"{exc.ename}: {exc.evalue}"
