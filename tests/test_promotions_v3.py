@@ -254,6 +254,16 @@ def test_restrictions_from_promotion_data_are_marked(sb, client):
         assert row.usage == pytest.approx(true)
 
 
+def test_no_limit_reported_says_none_is_measured(sb, client):
+    promotion = client.promotion(PROGRAM, BREAKFAST)
+    ids = list(sb.catalog()["customer_ids"])[:20]
+    exact = capnb.fetch_exact_usage(client, ids, PROGRAM, SPRING, progress=False)  # not ours
+    filled = analysis.with_sampled_limits(promotion, exact)
+    assert filled.restrictions.empty
+    assert filled.restrictions_note.startswith("promotionData reported no limit of this "
+                                               "promotion for 20 sampled customers")
+
+
 def test_with_sampled_limits_checks_its_arguments(client):
     promotion = client.promotion(PROGRAM, SPRING)
     with pytest.raises(capnb.ValidationError, match="exact"):

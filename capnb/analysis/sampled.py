@@ -54,8 +54,8 @@ def with_sampled_limits(promotion: Promotion, exact: ExactUsage) -> Promotion:
         restriction name, or ``kpi/limitOn`` when unknown, ``value`` the ``maxLimit``
         rounded to an integer, ``type``, ``period_unit``, ``source`` :data:`SAMPLED_SOURCE`);
         the same item with different limits for different customers gives one row per limit.
-        ``restrictions_note`` says how many customers answered. Its other fields are
-        unchanged.
+        ``restrictions_note`` says how many customers answered (and that no limit is
+        measured when they reported none). Its other fields are unchanged.
     """
     if not isinstance(promotion, Promotion):
         raise ValidationError("promotion", f"must be a capnb.Promotion, got "
@@ -78,5 +78,9 @@ def with_sampled_limits(promotion: Promotion, exact: ExactUsage) -> Promotion:
         "unlimited": limits == -1, "type": items["type"], "period_type": None,
         "period_unit": items["period_unit"], "source": SAMPLED_SOURCE})
     answered = int(exact.customers["status"].eq("ok").sum())
+    note = sampled_limits_note(answered) if len(frame) else (
+        f"promotionData reported no limit of this promotion for {answered:,} sampled "
+        f"customer{'' if answered == 1 else 's'}; the promotion's own limits[] are not "
+        "documented, so no limit is measured.")
     return dataclasses.replace(promotion, restrictions=typed_frame(frame, RESTRICTION_COLUMNS),
-                               restrictions_note=sampled_limits_note(answered))
+                               restrictions_note=note)
