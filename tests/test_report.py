@@ -15,7 +15,7 @@ import pytest
 
 import capnb
 from capnb import cli
-from capnb.reports import notebook, render, tables
+from capnb.reports import kernel, notebook, render, tables
 from tests.report_runs import HOSTILE, NOTEBOOKS, render_cli, rendered, rendered_hostile
 from tests.sandbox_ids import DOUBLE_POINTS, ENROL_EARN
 
@@ -357,7 +357,7 @@ def test_a_finished_kernel_is_shut_down_without_an_interrupt(monkeypatch):
         sent.append(self.shutting_down)
 
     monkeypatch.setattr(AsyncKernelManager, "_async_interrupt_kernel", interrupt)
-    manager = render._quiet_shutdown_manager()()
+    manager = kernel.quiet_shutdown_manager()()
     for shutting_down in (False, True):
         manager.shutting_down = shutting_down
         asyncio.run(manager._async_interrupt_kernel())

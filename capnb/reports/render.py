@@ -33,6 +33,7 @@ from capnb.errors import CapnbError, ReportError, ValidationError
 from capnb.reports.files import check_folder as _check_folder
 from capnb.reports.files import check_writable as _check_writable
 from capnb.reports.files import write_atomically as _write_atomically
+from capnb.reports.kernel import quiet_shutdown_manager
 from capnb.reports.notebook import SOURCES
 from capnb.reports.page import finish_page
 
@@ -330,21 +331,6 @@ def _kernel_environment(values: Mapping[str, str | None]) -> Iterator[Callable[.
         restore()
 
 
-def _quiet_shutdown_manager() -> type:
-    """jupyter_client's kernel manager, minus the SIGINT it sends before asking a kernel to
-    shut down: a kernel still answering a message then logs "KeyboardInterrupt caught in
-    kernel." on stderr after a report that succeeded. A finished run has nothing to interrupt
-    (a cell that times out is still interrupted: that is not a shutdown)."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class QuietShutdownKernelManager(AsyncKernelManager):
-        async def _async_interrupt_kernel(self) -> None:
-            if not self.shutting_down:
-                await super()._async_interrupt_kernel()
-
-    return QuietShutdownKernelManager
-
-
 def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path,
              timeout: float | None, environment: Mapping[str, str | None] | None = None,
              declared: Mapping[str, Mapping[str, Any]] | None = None) -> None:
@@ -368,7 +354,7 @@ def _execute(path: Path, executed: Path, values: Mapping[str, Any], *, cwd: Path
                                        # ipykernel 7 warns on stderr about plain-TCP
                                        # loopback sockets on every start; keep real errors.
                                        extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                                       kernel_manager_class=_quiet_shutdown_manager())
+                                       kernel_manager_class=quiet_shutdown_manager())
     except PapermillExecutionError as exc:
         traceback = _ANSI.sub("", "\n".join(exc.traceback or []))
         short = f"{exc.ename}: {exc.evalue}"
