@@ -72,15 +72,20 @@ def _coverage(hits: list[dict[str, bool]]) -> dict[str, float]:
     return {name: float(np.mean([h[name] for h in hits])) for name in hits[0]}
 
 
+def _replicated(cohort, promotion, truth, draw) -> dict[str, float]:
+    """Coverage per figure over REPLICATIONS samples ``draw(seed)`` of the fetched cohort."""
+    hits = []
+    for seed in range(REPLICATIONS):
+        sampled = sample_cohort(cohort, draw(seed))
+        hits.append(_covered(population_estimates(promotion, sampled, as_of=AS_OF), truth))
+    return _coverage(hits)
+
+
 def test_fixed_size_samples_cover_the_truth(population):
     cohort, promotion, truth = population
     ids = cohort.customers["customer_id"].astype("int64").tolist()
-    hits = []
-    for seed in range(REPLICATIONS):
-        sample = capnb.draw_sample(ids, SAMPLE, seed=seed)
-        estimates = population_estimates(promotion, sample_cohort(cohort, sample), as_of=AS_OF)
-        hits.append(_covered(estimates, truth))
-    coverage = _coverage(hits)
+    coverage = _replicated(cohort, promotion, truth,
+                           lambda seed: capnb.draw_sample(ids, SAMPLE, seed=seed))
     print("fixed n coverage", coverage)
     assert all(0.92 <= share <= 0.98 for share in coverage.values()), coverage
 
@@ -91,12 +96,9 @@ def test_stratified_samples_cover_the_truth(population):
     # three strata of unequal size, by id (the generator's behaviour does not depend on it)
     frame = ids.to_frame().assign(region=np.where(ids % 10 < 2, "north",
                                                   np.where(ids % 10 < 7, "south", "west")))
-    hits = []
-    for seed in range(REPLICATIONS):
-        sample = capnb.draw_sample(frame, SAMPLE, seed=seed, strata="region")
-        estimates = population_estimates(promotion, sample_cohort(cohort, sample), as_of=AS_OF)
-        hits.append(_covered(estimates, truth))
-    coverage = _coverage(hits)
+    coverage = _replicated(cohort, promotion, truth,
+                           lambda seed: capnb.draw_sample(frame, SAMPLE, seed=seed,
+                                                          strata="region"))
     print("stratified coverage", coverage)
     assert all(0.92 <= share <= 0.98 for share in coverage.values()), coverage
 

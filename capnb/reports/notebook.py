@@ -235,22 +235,20 @@ class DataSource:
             self._exact[key] = exact
         return exact
 
-    def with_limits(self, promotion: Any, cohort: Any, sample: int | None = None, *,
-                    exact: Any = None) -> Any:
+    def with_limits(self, promotion: Any, cohort: Any, sample: int | None = None) -> Any:
         """``promotion`` with restrictions to measure: unchanged when the promotion described
         them (old UI); for a new-UI promotion, whose ``limits[]`` are not documented, the
         ``maxLimit`` items promotionData reports for ``sample`` customers of ``cohort`` drawn
         with seed 0 (all of them when None; none when 0), marked as such
-        (:func:`capnb.analysis.with_sampled_limits`). ``exact``: that sample's exact usage,
-        when already fetched."""
+        (:func:`capnb.analysis.with_sampled_limits`); :meth:`exact_usage` serves a sample
+        already fetched."""
         from capnb.analysis.sampled import with_sampled_limits
         from capnb.models import PROMOTION_SOURCE_V3
 
         if getattr(promotion, "source", None) != PROMOTION_SOURCE_V3 or sample == 0:
             return promotion
-        if exact is None:
-            exact = self.exact_usage(cohort if sample is None else cohort.sample(sample, seed=0))
-        return with_sampled_limits(promotion, exact)
+        part = cohort if sample is None else cohort.sample(sample, seed=0)
+        return with_sampled_limits(promotion, self.exact_usage(part))
 
     def program(self, program_id: int | str) -> pd.Series:
         """The program's row of ``client.programs()``; a clear ``ProgramNotFound`` otherwise."""
