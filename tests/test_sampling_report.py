@@ -50,8 +50,10 @@ def test_the_headline_of_a_sample_gives_every_figure_with_its_interval(sampled):
     # the same cohort without its design is the sampled customers' own figures
     whole = cohort.subset(cohort.customers["customer_id"].astype("int64").tolist())
     assert headline.sample_figures(promotion, whole, as_of=AS_OF) is None
-    assert analysis.overview_headline(promotion, whole, usage, as_of=AS_OF).facts[0].exactness \
-        == "exact"
+    whole_usage = analysis.utilisation(promotion, whole, as_of=AS_OF)
+    assert "share_of_limit_low" in usage and "share_of_limit_low" not in whole_usage
+    facts = analysis.overview_headline(promotion, whole, whole_usage, as_of=AS_OF).facts
+    assert facts[0].exactness == "exact"
 
 
 def test_estimates_table_and_header(sampled, sandbox):

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from capnb.analysis.issuals import issual_timeline
+from capnb.analysis.population import Scale, interval_columns, scale_of, with_intervals
 from capnb.analysis.summary import (
     COUNT_COLUMNS,
     check_cohort,
@@ -86,7 +87,10 @@ def issuance_counts(cohort: Cohort, by: str | Sequence[str] = ("action",)) -> pd
         customers with a count > 0 in the group), ``issued`` (Int64, sum of ``issued_count`` or
         ``times_issued``), ``share_of_cohort`` (float64, customers / fetched customers; NaN when
         none was fetched), ``cohort_customers`` (Int64, that denominator), sorted by the ``by``
-        columns (missing last).
+        columns (missing last). For a cohort fetched from a random sample, ``customers``,
+        ``issued`` and ``share_of_cohort`` are the population's, with ``_low`` and ``_high``
+        95% interval columns (:mod:`capnb.analysis.population`), and ``cohort_customers`` is
+        the population's size.
     """
     check_cohort(cohort)
     name, columns = _check_by(by)
@@ -100,6 +104,18 @@ def issuance_counts(cohort: Cohort, by: str | Sequence[str] = ("action",)) -> pd
     out["cohort_customers"] = len(ids)
     dtypes = {**{c: "str" for c in columns}, "customers": "Int64", "issued": "Int64",
               "share_of_cohort": "float64", "cohort_customers": "Int64"}
+    scale = scale_of(cohort)
+    if scale is not None:  # a random sample: the population's figures, with intervals
+        records = []
+        for _, part in grouped:
+            issued = scale.values(part["customer_id"], part[COUNT_COLUMNS[name]])
+            records.append(with_intervals({}, {
+                "customers": scale.customers(issued > 0), "issued": scale.total(issued),
+                "share_of_cohort": scale.share(issued > 0)}, counts=("customers", "issued")))
+        estimates = pd.DataFrame.from_records(records, index=out.index)
+        out[list(estimates.columns)] = estimates
+        out["cohort_customers"] = scale.size
+        dtypes.update(interval_columns(("customers", "issued", "share_of_cohort")))
     return typed_frame(out, dtypes)
 
 
@@ -125,9 +141,14 @@ def points_summary(cohort: Cohort) -> pd.DataFrame:
         ``mean_per_customer, median_per_customer, p90_per_customer, max_per_customer`` (float64,
         over the customers issued any; linear interpolation), ``last_issued_on``
         (datetime64[us, UTC], latest issuance), sorted by kind (points first) then name.
+        For a cohort fetched from a random sample, the columns from ``customers`` to
+        ``p90_per_customer`` are the population's, with ``_low`` and ``_high`` 95% interval
+        columns (:mod:`capnb.analysis.population`); ``max_per_customer`` and
+        ``last_issued_on`` are the sampled customers'.
     """
     check_cohort(cohort)
     ids = fetched_ids(cohort)
+    scale = scale_of(cohort)
     parts = []
     for kind, frame_name, key, amount in (("points", "points", "points_category",
                                            "total_points"),
@@ -146,12 +167,47 @@ def points_summary(cohort: Cohort) -> pd.DataFrame:
             "max_per_customer": grouped["total"].max(), "last_issued_on": grouped["last"].max(),
         }).rename_axis("name").reset_index()
         out.insert(0, "kind", kind)
+        if scale is not None:
+            out = pd.concat([out, _points_estimates(scale, per, out.index)], axis=1)
         parts.append(out)
     out = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
-    denominator = len(ids) if len(ids) else np.nan
-    out["share_of_cohort"] = out["customers"] / denominator
-    out["mean_per_cohort_customer"] = out["total"] / denominator
-    return typed_frame(out, POINTS_SUMMARY_COLUMNS)
+    dtypes = POINTS_SUMMARY_COLUMNS
+    if scale is None:
+        denominator = len(ids) if len(ids) else np.nan
+        out["share_of_cohort"] = out["customers"] / denominator
+        out["mean_per_cohort_customer"] = out["total"] / denominator
+    else:
+        for column in _POINTS_ESTIMATES:
+            out[column] = out.pop(f"{column}_estimate")
+        dtypes = {**dtypes, **interval_columns(_POINTS_ESTIMATES)}
+    return typed_frame(out.reindex(columns=list(dtypes)), dtypes)
+
+
+_POINTS_ESTIMATES = ("customers", "share_of_cohort", "issuances", "total",
+                     "mean_per_cohort_customer", "mean_per_customer", "median_per_customer",
+                     "p90_per_customer")
+
+
+def _points_estimates(scale: Scale, per: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Per group of ``per`` (rows per group and customer), the population's figures of
+    :func:`points_summary` with their intervals."""
+    records = []
+    for _, part in per.groupby(level=0, dropna=False):
+        customers = part.index.get_level_values("customer_id")
+        total, times = scale.values(customers, part["total"]), scale.values(customers,
+                                                                          part["times"])
+        issued = scale.values(customers) > 0
+        domain = scale.domain(issued)
+        amounts = total[issued]
+        figures = {"customers": scale.customers(issued), "share_of_cohort": scale.share(issued),
+                   "issuances": scale.total(times), "total": scale.total(total),
+                   "mean_per_customer": domain.total(amounts).scaled(1 / max(domain.size, 1)),
+                   "median_per_customer": domain.quantile(amounts, 0.5),
+                   "p90_per_customer": domain.quantile(amounts, 0.9)}
+        figures["mean_per_cohort_customer"] = figures["total"].scaled(1 / scale.size)
+        record = with_intervals({}, figures, counts=("customers", "issuances"))
+        records.append({(f"{k}_estimate" if k in figures else k): v for k, v in record.items()})
+    return pd.DataFrame.from_records(records, index=index)
 
 
 TIMELINE_KINDS = {"incentives": ("incentives", "action"),
@@ -233,6 +289,8 @@ def timeline(cohort: Cohort, freq: str = "D", tz: str = "UTC",
         the fetched customers), with every period from the first to the last dated issuance
         for every group (zeros included), sorted by kind (incentives, points, currency), benefit
         (missing last), then period (NaT last).
+        For a cohort fetched from a random sample, the three counts are the population's,
+        with ``_low`` and ``_high`` 95% interval columns (the NaT row: its count only).
     """
     check_cohort(cohort)
     if source not in ("summary", "issuals"):
@@ -288,7 +346,44 @@ def timeline(cohort: Cohort, freq: str = "D", tz: str = "UTC",
     out["kind"] = out["kind"].astype("object")
     dtypes = {"period": dtype, "kind": "str", "benefit": "str", "customers_last_issued": "Int64",
               "cumulative_customers": "Int64", "cumulative_share": "float64"}
-    return typed_frame(out.reset_index(drop=True), dtypes)
+    out = out.reset_index(drop=True)
+    scale = scale_of(cohort)
+    if scale is not None:
+        out = _timeline_estimates(scale, latest, out)
+        dtypes.update(interval_columns(_TIMELINE_ESTIMATES))
+    return typed_frame(out, dtypes)
+
+
+_TIMELINE_ESTIMATES = ("customers_last_issued", "cumulative_customers", "cumulative_share")
+
+
+def _timeline_estimates(scale: Scale, latest: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
+    """:func:`timeline`'s counts as the population's, with intervals."""
+    def key(kind: Any, benefit: Any) -> tuple[str, Any]:
+        return str(kind), None if pd.isna(benefit) else str(benefit)
+
+    groups = {key(*name): part for name, part in latest.groupby(
+        ["kind", "benefit"], dropna=False, observed=True)}
+    records = []
+    for row in out.itertuples(index=False):
+        part = groups[key(row.kind, row.benefit)]
+        period = part["period"]
+        if pd.isna(row.period):
+            this, upto = period.isna(), None
+        else:
+            this, upto = period.eq(row.period), period.le(row.period)
+        flags = scale.values(part.loc[this.to_numpy(bool), "customer_id"]) > 0
+        figures = {"customers_last_issued": scale.customers(flags)}
+        if upto is not None:
+            so_far = scale.values(part.loc[upto.to_numpy(bool), "customer_id"]) > 0
+            figures.update(cumulative_customers=scale.customers(so_far),
+                           cumulative_share=scale.share(so_far))
+        records.append(with_intervals({}, figures, counts=_TIMELINE_ESTIMATES[:2]))
+    estimates = pd.DataFrame.from_records(records, index=out.index,
+                                          columns=[*_TIMELINE_ESTIMATES,
+                                                   *interval_columns(_TIMELINE_ESTIMATES)])
+    out[list(estimates.columns)] = estimates
+    return out
 
 
 RECENCY_BUCKETS = (
@@ -320,6 +415,8 @@ def recency(cohort: Cohort, as_of: Any = None) -> pd.DataFrame:
         7_30d, 30_90d, older, after_as_of, no_date, no_issuance), ``label`` (str),
         ``customers`` (Int64), ``share_of_cohort`` (float64, of the fetched customers; the
         shares add up to 1), ``as_of`` (datetime64[us, UTC]). Intervals are [from, to) days.
+        For a cohort fetched from a random sample, ``customers`` and ``share_of_cohort`` are
+        the population's, with ``_low`` and ``_high`` 95% interval columns.
     """
     check_cohort(cohort)
     stamp = check_as_of(as_of)
@@ -327,18 +424,35 @@ def recency(cohort: Cohort, as_of: Any = None) -> pd.DataFrame:
     latest = _latest(cohort, ids, None)
     last, undated = micros(latest["last"])
     age = (micros_of(stamp) - last) / 86_400e6
-    counts = []
+    positions = np.searchsorted(ids, latest["customer_id"].to_numpy(dtype="int64"))
+    members = []  # per bucket, a flag per fetched customer
     for bucket, _, low, high in RECENCY_BUCKETS:
+        if bucket == "no_issuance":
+            flags = np.ones(len(ids), dtype=bool)
+            flags[positions] = False
+            members.append(flags)
+            continue
         if bucket == "no_date":
-            counts.append(int(undated.sum()))
-        elif bucket == "no_issuance":
-            counts.append(len(ids) - len(latest))
+            mask = undated
         else:
             mask = ~undated & (age >= (low if low is not None else -np.inf))
-            counts.append(int((mask & (age < (high if high is not None else np.inf))).sum()))
+            mask &= age < (high if high is not None else np.inf)
+        flags = np.zeros(len(ids), dtype=bool)
+        flags[positions[mask]] = True
+        members.append(flags)
+    counts = [int(flags.sum()) for flags in members]
     frame = pd.DataFrame({"bucket": [b[0] for b in RECENCY_BUCKETS],
                           "label": [b[1] for b in RECENCY_BUCKETS], "customers": counts})
     frame["share_of_cohort"] = frame["customers"] / len(ids) if len(ids) else np.nan
     frame["as_of"] = stamp
-    return typed_frame(frame, {"bucket": "str", "label": "str", "customers": "Int64",
-                               "share_of_cohort": "float64", "as_of": UTC_TIMESTAMP})
+    dtypes = {"bucket": "str", "label": "str", "customers": "Int64",
+              "share_of_cohort": "float64", "as_of": UTC_TIMESTAMP}
+    scale = scale_of(cohort)
+    if scale is not None:  # the population's counts, with intervals
+        records = [with_intervals({}, {"customers": scale.customers(flags),
+                                       "share_of_cohort": scale.share(flags)},
+                                  counts=("customers",)) for flags in members]
+        estimates = pd.DataFrame.from_records(records)
+        frame[list(estimates.columns)] = estimates
+        dtypes.update(interval_columns(("customers", "share_of_cohort")))
+    return typed_frame(frame, dtypes)

@@ -27,6 +27,7 @@ import pandas as pd
 from capnb.analysis.evaluate import evaluate
 from capnb.analysis.facts import MAX_FACTS, Fact, Headline, subject, time_left
 from capnb.analysis.measure import NEAR_CAP
+from capnb.analysis.notes import estimate_text
 from capnb.analysis.summary import check_cohort, fetched_ids
 from capnb.errors import ValidationError
 from capnb.intervals import Interval, proportion_interval, total_interval
@@ -73,21 +74,6 @@ def sample_text(cohort: Cohort) -> str:
         text += (f"; {answered:,} answered, the {sampled - answered:,} that failed or were "
                  "not found are treated as missing at random")
     return text
-
-
-def estimate_text(estimate: float, low: float, high: float, kind: str) -> str:
-    """An estimate and its interval as a report shows it.
-
-    >>> estimate_text(0.632, 0.623, 0.641, "share")
-    '63.2% (62.3–64.1%)'
-    >>> estimate_text(1234567.0, 1200000.0, 1270000.0, "total")
-    '1,234,567 (1,200,000–1,270,000)'
-    """
-    if any(pd.isna(v) for v in (estimate, low, high)):
-        return "—"
-    if kind == "share":
-        return f"{estimate:.1%} ({low * 100:.1f}–{high:.1%})"
-    return f"{estimate:,.0f} ({low:,.0f}–{high:,.0f})"
 
 
 def _row(figure: str, kind: str, unit: str, interval: Interval, scale: float, *,

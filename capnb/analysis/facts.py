@@ -50,7 +50,8 @@ FACT_COLUMNS = ("label", "text", "exactness", "note", "level")
 CAVEAT = {"exact": "",
           "lower_bound": "A lower bound: the true figure may be higher.",
           "proxy": "A proxy: the action summary has no single events.",
-          "not_measurable": "Not measurable from the action summary."}
+          "not_measurable": "Not measurable from the action summary.",
+          "estimate": "An estimate for every customer from a random sample (see its note)."}
 """Measurability -> the short note of a figure that is not exact."""
 _DAY = pd.Timedelta(days=1)
 

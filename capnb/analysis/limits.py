@@ -67,7 +67,14 @@ import pandas as pd
 from capnb.analysis.evaluate import evaluate
 from capnb.analysis.exact import apply_exact, measured_ids
 from capnb.analysis.measure import MEASURABLE, NEAR_CAP, statistics
-from capnb.analysis.notes import BEST_MEASURABILITY, METRIC_TEXT
+from capnb.analysis.notes import BEST_MEASURABILITY, METRIC_TEXT, sampled_note
+from capnb.analysis.population import (
+    UTILISATION_ESTIMATES,
+    design_columns,
+    interval_columns,
+    population_statistics,
+    scale_of,
+)
 from capnb.analysis.summary import check_cohort, fetched_ids
 from capnb.errors import ValidationError
 from capnb.fetch.exact_usage import ExactUsage
@@ -175,6 +182,12 @@ def utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = None,
         is exact or not), ``usage_source`` (str: ``summary`` or ``promotionData``; NA when
         not measurable). Statistics are NA when not measurable; shares and cap counts are NA
         for unlimited restrictions. For lower bounds, cap counts are "at least".
+
+        For a cohort fetched from a random sample (``cohort.design``), the figures from
+        ``customers_with_usage`` to ``customers_over_cap`` (``usage_max`` excepted: the
+        largest sampled) are estimates for the whole population, each with ``_low`` and
+        ``_high`` columns (float64, its 95% interval; :mod:`capnb.analysis.population`);
+        ``measurability`` is ``estimate`` and the ``note`` says what was estimated.
     """
     _check_promotion(promotion, cohort)
     source = _check_usage(usage, exact)
@@ -182,6 +195,7 @@ def utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = None,
                                check_bool("whole_population", whole_population))
     if source == "exact":
         apply_exact(evaluated, ids, exact, promotion, whole_population)
+    scale = scale_of(cohort)
     records = []
     for item in evaluated:
         record = {k: getattr(item, k) for k in ("family", "name", "scope", "type",
@@ -190,11 +204,19 @@ def utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = None,
                                                  "measurability", "note", "usage_source")}
         record["canonical_name"], record["restriction"] = item.canonical, item.label
         if item.usage is not None:  # NaN: a customer the source could not measure
-            record.update(statistics(item.usage[~np.isnan(item.usage)], item.limit,
-                                     item.unlimited, item.scope))
+            measured = ~np.isnan(item.usage)
+            usage = item.usage[measured]
+            record.update(statistics(usage, item.limit, item.unlimited, item.scope))
+            if scale is not None:
+                record.update(population_statistics(scale.restricted(measured), usage,
+                                                    item.limit, item.unlimited, item.scope))
+                record["note"] = sampled_note(record, scale.size, int(measured.sum()))
+                record["measurability"] = "estimate"
         records.append(record)
-    frame = pd.DataFrame.from_records(records, columns=list(UTILISATION_COLUMNS))
-    return typed_frame(frame, UTILISATION_COLUMNS)
+    dtypes = (UTILISATION_COLUMNS if scale is None
+              else {**UTILISATION_COLUMNS, **interval_columns(UTILISATION_ESTIMATES)})
+    frame = pd.DataFrame.from_records(records, columns=list(dtypes))
+    return typed_frame(frame, dtypes)
 
 
 CUSTOMER_UTILISATION_COLUMNS: dict[str, str] = {
@@ -235,6 +257,9 @@ def customer_utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = N
         ``measurability`` is per customer: a ``lower_bound`` restriction is ``exact`` for a
         customer whose usage the summary pins down (for example no benefit in the window).
         ``usage_source`` (category: ``summary`` or ``promotionData``; NA when not measurable).
+        For a cohort fetched from a random sample, ``stratum`` (object, None without strata)
+        and ``stratum_size`` (Int64) say whom each sampled customer stands for
+        (:func:`capnb.analysis.population.scale_of_rows`): per-customer figures stay exact.
     """
     _check_promotion(promotion, cohort)
     if _check_usage(usage, exact) == "exact":
@@ -281,7 +306,11 @@ def customer_utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = N
     for name, flag in (("at_cap", usage >= limit), ("near_cap", usage >= NEAR_CAP * limit),
                        ("over_cap", usage > limit)):
         columns[name] = pd.arrays.BooleanArray(flag & capped, ~capped | np.isnan(usage))
-    return pd.DataFrame(columns)[list(CUSTOMER_UTILISATION_COLUMNS)]
+    frame = pd.DataFrame(columns)[list(CUSTOMER_UTILISATION_COLUMNS)]
+    scale = scale_of(cohort)
+    if scale is not None:  # a random sample: what charts need to estimate counts of customers
+        frame = frame.assign(**design_columns(scale, k))
+    return frame
 
 
 def restriction_metrics() -> pd.DataFrame:

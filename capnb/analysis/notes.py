@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from capnb.analysis.summary import DATA_START
@@ -29,11 +30,13 @@ __all__ = [
     "Coverage",
     "Verdict",
     "coverage_sentence",
+    "estimate_text",
     "exact_verdict",
     "measured_verdict",
     "not_measurable_note",
     "number_text",
     "redemptions_note",
+    "sampled_note",
     "share_text",
     "unplaced_window_note",
     "windowed_metric",
@@ -103,6 +106,45 @@ def share_text(value: Any) -> str:
     ('55.5%', '—')
     """
     return MISSING if value is None or pd.isna(value) else f"{float(value):.1%}"
+
+
+def estimate_text(estimate: float, low: float, high: float, kind: str) -> str:
+    """An estimate and its interval as a report shows it.
+
+    >>> estimate_text(0.632, 0.623, 0.641, "share")
+    '63.2% (62.3–64.1%)'
+    >>> estimate_text(1234567.0, 1200000.0, 1270000.0, "total")
+    '1,234,567 (1,200,000–1,270,000)'
+    """
+    if any(pd.isna(v) for v in (estimate, low, high)):
+        return "—"
+    if kind == "share":
+        return f"{estimate:.1%} ({low * 100:.1f}–{high:.1%})"
+    return f"{estimate:,.0f} ({low:,.0f}–{high:,.0f})"
+
+
+def sampled_note(record: dict[str, Any], population: int, sampled: int) -> str:
+    """The note of a utilisation row estimated from a random sample of ``sampled`` of
+    ``population`` customers: the estimates with their intervals, then how each customer's
+    usage was measured (``record``'s ``note``)."""
+    head = (f"Estimate for all {population:,} customers from a random sample of {sampled:,}, "
+            "95% intervals: ")
+
+    def figure(column: str, kind: str) -> str:
+        return estimate_text(record.get(column, np.nan), record.get(f"{column}_low", np.nan),
+                             record.get(f"{column}_high", np.nan), kind)
+
+    if pd.isna(record.get("share_of_limit", np.nan)):
+        body = f"{figure('usage_total', 'total')} in total."
+    elif record["scope"] == "promotion":
+        body = f"{figure('share_of_limit', 'share')} of the limit used."
+    else:
+        body = (f"the 90th-percentile customer at {figure('share_of_limit', 'share')} of the "
+                f"limit; {figure('customers_at_cap', 'total')} customers at the cap, "
+                f"{figure('customers_near_cap', 'total')} at or near it.")
+    note = str(record["note"]).replace(_OUTSIDE_COHORT, "Lower bound: customers outside the "
+                                       "population sampled from also count.")
+    return f"{head}{body} Measured per customer: {note}"
 
 
 @dataclass(frozen=True)

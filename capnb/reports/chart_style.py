@@ -29,6 +29,8 @@ __all__ = [
     "OKABE_ITO",
     "TEMPLATE",
     "check_frame",
+    "error_bars",
+    "interval_hover",
     "esc",
     "matches",
     "no_data_figure",
@@ -42,7 +44,7 @@ OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "
              "#000000")
 """Okabe & Ito's palette, distinguishable with every common colour-vision deficiency."""
 MEASURABILITY_COLOURS = {"exact": "#0072B2", "lower_bound": "#56B4E9", "proxy": "#E69F00",
-                         "not_measurable": "#999999"}
+                         "estimate": "#009E73", "not_measurable": "#999999"}
 MEASURABILITY_TEXT = MEASURABILITY
 MARK_COLOUR = "#D55E00"
 TEMPLATE = "capnb"
@@ -140,3 +142,29 @@ def num(series: pd.Series) -> list[Any]:
     """Plain Python numbers for plotly (NA -> None), so JSON stays small and deterministic."""
     return [None if pd.isna(v) else (int(v) if float(v).is_integer() else float(v))
             for v in series.astype("float64")]
+
+
+def error_bars(frame: pd.DataFrame, column: str, light: bool = False) -> dict[str, Any] | None:
+    """Plotly ``error_x``/``error_y`` of an estimate ``column`` whose frame has its 95% interval
+    (``column_low``, ``column_high``: a random sample's figures); None otherwise. ``light``:
+    thin and translucent, for many bars side by side or stacked."""
+    low, high = f"{column}_low", f"{column}_high"
+    if low not in frame.columns or high not in frame.columns:
+        return None
+    estimate = frame[column].astype("float64")
+    style = (dict(thickness=1, width=0, color="rgba(0,0,0,0.4)") if light
+             else dict(thickness=1.5, width=3, color="#333333"))
+    return dict(type="data", symmetric=False, **style,
+                array=num(frame[high].astype("float64") - estimate),
+                arrayminus=num(estimate - frame[low].astype("float64")))
+
+
+def interval_hover(frame: pd.DataFrame, column: str, share: bool = False) -> list[str]:
+    """Per row, " (low–high, 95% interval)" of an estimate ``column`` for a hover text; empty
+    strings when the frame has no interval."""
+    low, high = f"{column}_low", f"{column}_high"
+    if low not in frame.columns or high not in frame.columns:
+        return [""] * len(frame)
+    spec = ".1%" if share else ",.0f"
+    return ["" if pd.isna(lo) or pd.isna(hi) else f" ({lo:{spec}}–{hi:{spec}}, 95% interval)"
+            for lo, hi in zip(frame[low], frame[high], strict=True)]

@@ -23,23 +23,21 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from capnb.errors import ValidationError
-from capnb.labels import restriction_label
 from capnb.reports.chart_style import (
     MARK_COLOUR,
     MEASURABILITY_COLOURS,
-    MEASURABILITY_TEXT,
     OKABE_ITO,
     TEMPLATE,
     check_frame,
+    error_bars,
     esc,
-    matches,
     no_data_figure,
     num,
     title,
-    values,
     wrap,
 )
 from capnb.reports.issual_charts import issual_timeline_chart
+from capnb.reports.limit_charts import customer_utilisation_histogram, utilisation_chart
 
 __all__ = [
     "MEASURABILITY_COLOURS",
@@ -56,6 +54,9 @@ __all__ = [
     "utilisation_chart",
 ]
 
+
+_ESTIMATED = ("Estimates for every customer from a random sample, whiskers their 95% intervals; "
+              "share = customers reached / all customers")
 
 # -- issuance and points -------------------------------------------------------------------------
 
@@ -92,6 +93,7 @@ def issuance_chart(counts: pd.DataFrame, *, promotion: Any = None,
         part = counts[colour.eq(group)] if group is not None else counts
         fig.add_bar(
             x=[esc(v) for v in part[x_col]], y=num(part[value]), name=group,
+            error_y=error_bars(part, value),
             customdata=np.column_stack([num(part["customers"]), num(part["issued"]),
                                         num(part["share_of_cohort"])]).tolist(),
             hovertemplate=(f"{_LABEL[x_col]}: %{{x}}<br>Issued: %{{customdata[1]:,}}<br>"
@@ -100,8 +102,9 @@ def issuance_chart(counts: pd.DataFrame, *, promotion: Any = None,
     unit = "customers" if value == "customers" else "count"
     fig.update_layout(
         template=TEMPLATE, barmode="group", showlegend=bool(colour_cols),
-        title=title(what, promotion, "Lifetime counts since 2025-06-12; share = customers "
-                     "reached / fetched customers"),
+        title=title(what, promotion, _ESTIMATED if "issued_low" in counts.columns else
+                    "Lifetime counts since 2025-06-12; share = customers reached / fetched "
+                    "customers"),
         xaxis=dict(title=dict(text=_LABEL[x_col]), type="category"),
         yaxis=dict(title=dict(text=f"{what} ({unit})"), rangemode="tozero"),
         legend=dict(title=dict(text=" / ".join(_LABEL[c] for c in colour_cols))))
@@ -133,6 +136,7 @@ def points_chart(summary: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
             "p90_per_customer")]).tolist()
         fig.add_bar(x=[esc(v) for v in part["name"]], y=num(part["total"]),
                     marker_color=colour, name=kind, customdata=stats, row=1, col=col,
+                    error_y=error_bars(part, "total"),
                     hovertemplate=("%{x}: %{y:,.2f} issued<br>Customers: %{customdata[0]:,} "
                                    "(%{customdata[1]:.1%} of cohort)<br>Per customer: mean "
                                    "%{customdata[2]:,.2f}, median %{customdata[3]:,.2f}, p90 "
@@ -142,7 +146,9 @@ def points_chart(summary: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
     missing = [text for kind, text in (("points", "no points"),
                                        ("currency", "no alternate currency"))
                if kind not in {p[0] for p in panels}]
-    subtitle = "Lifetime totals since 2025-06-12" + (
+    subtitle = ("Estimated totals for every customer from a random sample, whiskers their "
+                "95% intervals" if "total_low" in summary.columns
+                else "Lifetime totals since 2025-06-12") + (
         f"; {missing[0]} issued to the fetched customers" if missing else "")
     fig.update_layout(template=TEMPLATE, showlegend=False, height=450,
                       title=title(what, promotion, subtitle))
@@ -161,6 +167,12 @@ def _axis_x(ms: np.ndarray) -> dict[str, Any]:
     if len(ms) > 1 and (steps == steps[0]).all():
         return {"x0": float(ms[0]), "dx": float(steps[0])}
     return {"x": ms.astype("float64")}
+
+
+def _translucent(colour: str) -> str:
+    """``#RRGGBB`` as a 20%-opaque ``rgba``."""
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},0.2)"
 
 
 def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
@@ -191,6 +203,7 @@ def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
     fmt = "%Y-%m-%d" if (local == local.dt.normalize()).all() else "%Y-%m-%d %H:%M"
     ms = local.astype("datetime64[ms]").astype("int64").to_numpy(dtype="float64")
     kinds = [k for k in _TIMELINE_KINDS if (dated["kind"] == k).any()]
+    estimated = "cumulative_share_low" in frame.columns
     # Row 1 is the bottom panel, so ``layout.xaxis`` is the one with the ticks and the title.
     fig = make_subplots(rows=len(kinds), cols=1, shared_xaxes=True, vertical_spacing=0.12,
                         specs=[[{"secondary_y": True}]] * len(kinds), start_cell="bottom-left",
@@ -209,6 +222,7 @@ def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
             legend = dict(legendgroup=f"{kind}: {name}", meta=kind)  # bar + line toggle
             fig.add_bar(**x, y=group["customers_last_issued"].to_numpy(dtype="int32"),
                         name=name, marker_color=tint, row=row, col=1, secondary_y=False,
+                        error_y=error_bars(group, "customers_last_issued", light=True),
                         **legend, hovertemplate=(f"{name}<br>%{{x|{fmt}}}: %{{y:,}} customers "
                                                  "last issued<extra></extra>"))
             fig.add_scatter(**x, y=group["cumulative_share"].to_numpy(dtype="float32"),
@@ -217,6 +231,12 @@ def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
                             secondary_y=True, **legend,
                             hovertemplate=(f"{name}<br>up to %{{x|{fmt}}}: %{{y:.1%}} of the "
                                            "cohort<extra></extra>"))
+            if estimated:  # the cumulative share's 95% interval, as a band
+                for end, fill in (("low", None), ("high", "tonexty")):
+                    fig.add_scatter(**x, y=group[f"cumulative_share_{end}"].to_numpy(
+                        dtype="float32"), mode="lines", line=dict(width=0, shape="hv"),
+                        fill=fill, fillcolor=_translucent(tint), showlegend=False,
+                        hoverinfo="skip", row=row, col=1, secondary_y=True, **legend)
         fig.update_yaxes(title_text="Customers", rangemode="tozero", row=row, col=1,
                          secondary_y=False)
         fig.update_yaxes(title_text="Cumulative share", tickformat=".0%", range=[0, 1.05],
@@ -224,7 +244,9 @@ def timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
     undated = int(frame.loc[period.isna(), "customers_last_issued"].sum())
     subtitle = ("Each customer counted once per benefit, at their latest issuance of it, not "
                 "every event; bars: customers last issued in the period; lines: cumulative "
-                "share of the cohort (right axis)"
+                "share of the cohort (right axis)" + (
+                    "; estimates for every customer from a random sample, whiskers and bands "
+                    "their 95% intervals" if estimated else "")
                 + (f". {undated:,} customer(s) with no issuance time are not shown"
                    if undated else ""))
     fig.update_layout(template=TEMPLATE, barmode="stack", height=280 + 200 * len(kinds),
@@ -250,188 +272,16 @@ def recency_chart(frame: pd.DataFrame, *, promotion: Any = None) -> go.Figure:
     fig = go.Figure(go.Bar(
         x=[_BUCKET_TEXT.get(b, esc(b)) for b in frame["bucket"]], y=num(frame["customers"]),
         marker_color=["#999999" if b in grey else OKABE_ITO[0] for b in frame["bucket"]],
-        customdata=num(frame["share_of_cohort"]),
+        customdata=num(frame["share_of_cohort"]), error_y=error_bars(frame, "customers"),
         hovertemplate="%{x}: %{y:,} customers (%{customdata:.1%} of cohort)<extra></extra>"))
     fig.update_layout(
         template=TEMPLATE, showlegend=False,
         title=title(what, promotion, f"Age of each customer's latest issuance of any benefit "
-                     f"at {as_of:%Y-%m-%d %H:%M} UTC"),
+                     f"at {as_of:%Y-%m-%d %H:%M} UTC" + (
+                         "; estimates for every customer from a random sample, whiskers their "
+                         "95% intervals" if "customers_low" in frame.columns else "")),
         xaxis=dict(title=dict(text="Time from last issuance to as_of (days)"), type="category"),
         yaxis=dict(title=dict(text="Customers"), rangemode="tozero"))
-    return fig
-
-
-# -- utilisation ---------------------------------------------------------------------------------
-
-def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None,
-                      single_customer: bool | None = None) -> go.Figure:
-    """Share of the limit used, one bar per restriction of :func:`capnb.analysis.utilisation`.
-
-    The bar is the cohort total (promotion-wide caps) or the 90th-percentile customer
-    (per-customer and per-event caps), a diamond the median customer; dashed and solid lines
-    mark 80 % and 100 %. Colour = measurability; not-measurable and unlimited restrictions are
-    listed with a label, never hidden. Hover shows the note.
-
-    For a single customer (``single_customer``; None: when no restriction measured more than
-    one customer) the bar is "this customer" and there is no median.
-    """
-    check_frame(frame, ("restriction", "name", "family", "scope", "measurability",
-                         "share_of_limit", "share_median", "limit", "unlimited", "note"))
-    what = "Restriction utilisation"
-    if frame.empty:
-        return no_data_figure(what, "the promotion has no restrictions or limits", promotion)
-    frame = frame.reset_index(drop=True)
-    if single_customer is None:
-        measured = (frame["customers_measured"].astype("Float64").max()
-                    if "customers_measured" in frame else pd.NA)
-        single_customer = not pd.isna(measured) and measured == 1
-    labels = _axis_labels(frame["restriction"])
-    hover = []
-    for label, row in zip(labels, frame.itertuples(index=False), strict=True):
-        limit = "no limit" if row.unlimited else (
-            "—" if pd.isna(row.limit) else f"{int(row.limit):,} {esc(getattr(row, 'unit', ''))}")
-        lines = [f"<b>{label}</b>", f"{esc(row.name)} ({esc(row.family)}, {esc(row.scope)})",
-                 f"Limit: {limit}",
-                 f"Measurability: {MEASURABILITY_TEXT.get(row.measurability, row.measurability)}"]
-        if not pd.isna(row.share_of_limit):
-            who = ("this customer" if single_customer else "cohort total"
-                   if row.scope == "promotion" else "90th-percentile customer")
-            lines.append(f"{who}: {row.share_of_limit:.1%} of the limit")
-        for col, text in (("customers_at_cap", "Customers at cap"),
-                          ("customers_near_cap", "Customers ≥ 80% of cap"),
-                          ("customers_over_cap", "Customers over cap")):
-            value = getattr(row, col, pd.NA)
-            if not pd.isna(value) and not single_customer:
-                lines.append(f"{text}: {int(value):,}")
-        lines.append(wrap(row.note))
-        hover.append("<br>".join(lines))
-    share = frame["share_of_limit"].astype("float64")
-    fig = go.Figure()
-    for level, colour in MEASURABILITY_COLOURS.items():
-        mask = frame["measurability"].eq(level) & share.notna()
-        if mask.any():
-            fig.add_bar(x=num(share[mask]), y=[labels[i] for i in np.flatnonzero(mask)],
-                        orientation="h", marker_color=colour, name=MEASURABILITY_TEXT[level],
-                        hovertext=[hover[i] for i in np.flatnonzero(mask)],
-                        hoverinfo="text")
-    median = frame["share_median"].astype("float64")
-    if median.notna().any() and not single_customer:
-        idx = np.flatnonzero(median.notna())
-        fig.add_scatter(x=num(median.iloc[idx]), y=[labels[i] for i in idx], mode="markers",
-                        marker=dict(symbol="diamond", size=10, color="#000000"),
-                        name="median customer", hovertext=[hover[i] for i in idx],
-                        hoverinfo="text")
-    idx = np.flatnonzero(share.isna())
-    if len(idx):
-        text = ["no limit (-1)" if frame["unlimited"].iloc[i] and frame["measurability"].iloc[i]
-                != "not_measurable" else "not measurable" for i in idx]
-        fig.add_scatter(x=[0.0] * len(idx), y=[labels[i] for i in idx], mode="markers+text",
-                        text=text, textposition="middle right", name="no share",
-                        marker=dict(symbol="circle-open", size=9, color="#777777"),
-                        textfont=dict(color="#555555"), hovertext=[hover[i] for i in idx],
-                        hoverinfo="text")
-    top = max(1.1, float(np.nanmax(share.to_numpy())) * 1.05 if share.notna().any() else 1.1)
-    for mark, dash in ((0.8, "dash"), (1.0, "solid")):
-        fig.add_vline(x=mark, line=dict(color=MARK_COLOUR, dash=dash, width=1.5),
-                      annotation=dict(text=f"{mark:.0%}", font=dict(color=MARK_COLOUR)),
-                      annotation_position="top")
-    fig.update_layout(
-        template=TEMPLATE, barmode="overlay", height=180 + 42 * len(frame),
-        title=title(what, promotion, "Bar: this customer's usage as a share of each limit; hover "
-                    "for how each was measured" if single_customer else "Bar: cohort total "
-                    "(promotion caps) or 90th-percentile customer (per-customer caps); ◆ median "
-                    "customer; hover for how each was measured"),
-        xaxis=dict(title=dict(text="Share of limit used (%)"), tickformat=".0%",
-                   range=[0, top]),
-        yaxis=dict(title=dict(text="Restriction"), type="category", autorange="reversed",
-                   categoryorder="array", categoryarray=labels))
-    return fig
-
-
-def _axis_labels(restrictions: pd.Series) -> list[str]:
-    """Restrictions in words ("Incentives per customer"), the API names if two would read the
-    same; escaped."""
-    words = [restriction_label(r) for r in restrictions]
-    if len(set(words)) < len(words):
-        words = [str(r) for r in restrictions]
-    return [esc(w) for w in words]
-
-
-def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
-                                   promotion: Any = None, bins: int = 40) -> go.Figure:
-    """Customers by usage of one restriction (:func:`capnb.analysis.customer_utilisation`).
-
-    ``restriction`` is a value of the frame's ``restriction`` column (or a ``name`` that only
-    one restriction has). The customers are binned here (integer bins for small counts), so the
-    figure stays small for any cohort size; the limit and 80 % of it are drawn as lines.
-    """
-    check_frame(frame, ("restriction", "name", "usage", "limit", "unlimited",
-                         "measurability", "unit"))
-    if not isinstance(bins, int) or isinstance(bins, bool) or not 1 <= bins <= 500:
-        raise ValidationError("bins", f"must be an integer from 1 to 500, got {bins!r}")
-    words = restriction_label(restriction)
-    what = f"Per-customer usage: {esc(words)}"
-    api_name = f"{esc(restriction)}: " if words != restriction else ""  # opens the subtitle
-    if frame.empty:
-        return no_data_figure(what, "no fetched customers", promotion)
-    part = frame[matches(frame["restriction"], restriction)]
-    if part.empty:
-        part = frame[matches(frame["name"], restriction)]
-        labels = values(part["restriction"]) if len(part) else []
-        if len(labels) != 1:
-            choices = ", ".join(map(str, values(frame["restriction"])))
-            raise ValidationError("restriction", f"{restriction!r} "
-                                  f"{'names several restrictions' if labels else 'is unknown'}"
-                                  f"; choose one of {choices}")
-    usage = part["usage"].to_numpy(dtype="float64")
-    usage = usage[~np.isnan(usage)]
-    if not len(usage):
-        return no_data_figure(what, "this restriction is not measurable from the action "
-                              "summary", promotion)
-    unlimited = bool(part["unlimited"].iloc[0])
-    limit = None if unlimited or pd.isna(part["limit"].iloc[0]) else float(part["limit"].iloc[0])
-    unit = str(part["unit"].iloc[0])
-    top = max(float(usage.max()), limit or 0.0)
-    if unit == "count" and top <= 100:
-        edges = np.arange(-0.5, top + 1.5)
-    else:
-        edges = np.linspace(0.0, top if top > 0 else 1.0, bins + 1)
-    counts, edges = np.histogram(usage, bins=edges)
-    centres = (edges[:-1] + edges[1:]) / 2
-    fig = go.Figure(go.Bar(
-        x=num(pd.Series(centres)), y=counts.tolist(), width=num(pd.Series(np.diff(edges))),
-        marker_color=OKABE_ITO[0], customdata=np.column_stack([edges[:-1], edges[1:]]).tolist(),
-        hovertemplate=("%{customdata[0]:,.2f} to %{customdata[1]:,.2f}: %{y:,} "
-                       f"{'customer' if len(part) == 1 else 'customers'}<extra></extra>")))
-    levels = part["measurability"].value_counts(sort=False)
-    levels = levels[levels > 0]
-    single = len(part) == 1
-    if single:
-        parts = [f"this customer: {usage[0]:,.6g} {esc(unit)} ("
-                 f"{MEASURABILITY_TEXT.get(levels.index[0], levels.index[0])})"]
-    else:
-        parts = [f"{MEASURABILITY_TEXT.get(k, k)} for {v:,} customers"
-                 for k, v in levels.items()]
-    if limit is not None:
-        at_cap = int((usage >= limit).sum())
-        parts.append(("at or over the cap" if at_cap else "under the cap") if single
-                     else f"{at_cap:,} at or over the cap")
-        for mark, dash, text in ((0.8 * limit, "dash", "80%"), (limit, "solid", "limit")):
-            fig.add_vline(x=mark, line=dict(color=MARK_COLOUR, dash=dash, width=1.5),
-                          annotation=dict(text=f"{text} ({mark:,.6g})",
-                                          font=dict(color=MARK_COLOUR)),
-                          annotation_position="top")
-    else:
-        parts.append("no limit")
-    usage_text = ("usage of " if single else "usage ") + "; ".join(parts)
-    subtitle = f"{api_name}{usage_text}" if api_name else "U" + usage_text[1:]
-    fig.update_layout(
-        template=TEMPLATE, showlegend=False, bargap=0.05,
-        title=title(what, promotion, subtitle),
-        xaxis=dict(title=dict(text=f"Usage {'of this customer' if single else 'per customer'} "
-                              f"({esc(unit)})"), rangemode="tozero"),
-        yaxis=dict(title=dict(text="This customer" if single else "Customers"),
-                   rangemode="tozero", showticklabels=not single))
     return fig
 
 

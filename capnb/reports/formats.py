@@ -36,7 +36,8 @@ from capnb.errors import ValidationError
 from capnb.labels import MISSING
 from capnb.validation import check_tz
 
-__all__ = ["KINDS", "NUMERIC_KINDS", "formatter", "infer_kind", "is_missing", "pairs_text"]
+__all__ = ["KINDS", "NUMERIC_KINDS", "formatter", "infer_kind", "interval_formatter", "is_missing",
+           "pairs_text"]
 
 _MAPPINGS: dict[str, Mapping[str, str]] = {
     "measurability": labels.MEASURABILITY, "scope": labels.SCOPE, "family": labels.FAMILY,
@@ -131,6 +132,31 @@ def _dates(series: pd.Series, timezone: str) -> Formatter:
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
         return stamp.tz_convert(zone).strftime(pattern)
     return text
+
+
+def interval_formatter(kind: str, series: pd.Series) -> Callable[[Any, Any], str]:
+    """A function (low, high) -> ``"(60.2–66.4%)"`` for the 95% interval of an estimate in a
+    column of ``kind`` (``series``, the estimates, sets the precision); empty when missing.
+
+    >>> interval_formatter("share", pd.Series([0.633]))(0.602, 0.664)
+    '(60.2–66.4%)'
+    >>> interval_formatter("count", pd.Series([505]))(427.46, 594.78)
+    '(427–595)'
+    """
+    if kind == "share":
+        def text(low: Any, high: Any) -> str:
+            return "" if is_missing(low) or is_missing(high) else (
+                f"({float(low) * 100:.1f}–{float(high):.1%})")
+        return text
+    plain = formatter(kind, series)
+    whole = _number(0)  # bounds of a figure in the hundreds or more: no decimals
+
+    def figures(low: Any, high: Any) -> str:
+        if is_missing(low) or is_missing(high):
+            return ""
+        text = whole if max(abs(float(low)), abs(float(high))) >= 100 else plain
+        return f"({text(low)}–{text(high)})"
+    return figures
 
 
 def infer_kind(name: Any, series: pd.Series) -> str:

@@ -26,7 +26,13 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from capnb.errors import ValidationError
-from capnb.reports.formats import NUMERIC_KINDS, formatter, infer_kind, is_missing
+from capnb.reports.formats import (
+    NUMERIC_KINDS,
+    formatter,
+    infer_kind,
+    interval_formatter,
+    is_missing,
+)
 from capnb.validation import check_frame, check_tz
 
 __all__ = ["CSS", "Table", "table"]
@@ -45,6 +51,7 @@ CSS = """\
   font-variant-numeric: tabular-nums; }
 .capnb-table.capnb-table td.n, .capnb-table.capnb-table td.d { white-space: nowrap; }
 .capnb-table .api { display: block; font-size: .8em; opacity: .65; }
+.capnb-table .ci { display: block; font-size: .8em; opacity: .75; white-space: nowrap; }
 .capnb-table sup { font-size: .75em; padding-left: .2em; }
 .capnb-notes, .capnb-foot, .capnb-empty { font-size: .9em; margin: .2em 0 1em 0;
   max-width: 100%; overflow-wrap: anywhere; }
@@ -187,12 +194,18 @@ def _build(frame: pd.DataFrame, headers: Mapping[Any, str], kinds: Mapping[Any, 
     kept for downloads.
     """
     columns = list(headers)
+    bounds = {c: (f"{c}_low", f"{c}_high") for c in columns
+              if {f"{c}_low", f"{c}_high"} <= set(frame.columns)}  # an estimate's interval
     if data is None:
-        keep = columns + ([footnotes] if footnotes and footnotes not in columns else [])
+        keep = columns + [b for c in columns for b in bounds.get(c, ())]
+        keep += [footnotes] if footnotes and footnotes not in keep else []
         data = frame[keep]
     data = data.reset_index(drop=True)
     shown = frame.iloc[:max_rows] if max_rows is not None else frame
     foot = list(foot)
+    if bounds:
+        foot.append("In brackets: the 95% interval of an estimate for every customer of the "
+                    "population, from a random sample.")
     if max_rows is not None and len(frame) > max_rows:
         foot.insert(0, f"Showing {max_rows:,} of {len(frame):,} {rows_word}; the download has "
                        "them all.")
@@ -204,7 +217,7 @@ def _build(frame: pd.DataFrame, headers: Mapping[Any, str], kinds: Mapping[Any, 
         return Table(data, body, plain)
 
     numbers, notes = (_notes(shown[footnotes]) if footnotes else ([None] * len(shown), []))
-    main_columns, api_columns, css = [], [], []
+    main_columns, api_columns, cis, css = [], [], [], []
     for column in columns:
         kind = kinds.get(column) or infer_kind(column, frame[column])
         text = (cell_text or {}).get(column) or formatter(kind, frame[column], timezone)
@@ -214,19 +227,28 @@ def _build(frame: pd.DataFrame, headers: Mapping[Any, str], kinds: Mapping[Any, 
         if kind == "restriction":  # the label, then the API name when it differs
             apis = ["" if is_missing(v) or str(v) == t else str(v)
                     for v, t in zip(values, texts, strict=True)]
+        if column in bounds:  # "63.2%" over "(62.3–64.1%)": the estimate's 95% interval
+            span = interval_formatter(kind, frame[column])
+            lows, highs = (shown[b].tolist() for b in bounds[column])
+            cis.append([span(lo, hi) for lo, hi in zip(lows, highs, strict=True)])
+        else:
+            cis.append([""] * len(texts))
         main_columns.append(texts)
         api_columns.append(apis)
         default = "n" if kind in NUMERIC_KINDS else "d" if kind == "date" else ""
         css.append((classes or {}).get(column, default))
     marks = [f"<sup>{n}</sup>" if n else "" for n in numbers]
     html_columns = [[_cell_html(t) + (marks[r] if i == 0 else "")
+                     + (f'<span class="ci">{html.escape(c)}</span>' if c else "")
                      + (f'<span class="api">{_api_html(a)}</span>' if a else "")
-                     for r, (t, a) in enumerate(zip(texts, apis, strict=True))]
-                    for i, (texts, apis) in enumerate(zip(main_columns, api_columns, strict=True))]
+                     for r, (t, a, c) in enumerate(zip(texts, apis, spans, strict=True))]
+                    for i, (texts, apis, spans) in enumerate(zip(main_columns, api_columns, cis,
+                                                                 strict=True))]
     text_columns = [[t + (f" [{numbers[r]}]" if i == 0 and numbers[r] else "")
-                     + (f"\n{a}" if a else "")
-                     for r, (t, a) in enumerate(zip(texts, apis, strict=True))]
-                    for i, (texts, apis) in enumerate(zip(main_columns, api_columns, strict=True))]
+                     + (f" {c}" if c else "") + (f"\n{a}" if a else "")
+                     for r, (t, a, c) in enumerate(zip(texts, apis, spans, strict=True))]
+                    for i, (texts, apis, spans) in enumerate(zip(main_columns, api_columns, cis,
+                                                                 strict=True))]
 
     header_texts = [str(headers[c]) for c in columns]
     grid = pd.DataFrame(dict(enumerate(html_columns)), index=range(len(shown)))

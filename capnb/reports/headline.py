@@ -61,7 +61,8 @@ CSS = "\n".join([
     "font-weight:normal;padding:0 6px;margin-left:6px;border-radius:8px;"
     "vertical-align:1px;white-space:nowrap}",
     *(f".capnb-headline .capnb-badge-{key}{{background:{colour};"
-      f"color:{_BADGE_TEXT[key]}}}" for key, colour in MEASURABILITY_COLOURS.items()),
+      f"color:{_BADGE_TEXT[key]}}}" for key, colour in MEASURABILITY_COLOURS.items()
+      if key in _BADGE_TEXT),
     ".capnb-headline .capnb-fact-note{display:block;font-size:11.5px;line-height:1.35;"
     "color:#57606a;margin-top:2px;overflow-wrap:anywhere}",
 ])

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from capnb.analysis import NEAR_CAP, portfolio_view
-from capnb.analysis.estimates import estimate_text
+from capnb.analysis.notes import estimate_text
 from capnb.errors import ValidationError
 from capnb.labels import MISSING, PERIOD_UNIT, RESTRICTION_TYPE, label
 from capnb.reports.grid import CSS, Table, _build, _check_columns, _check_frame, table
@@ -190,7 +190,8 @@ def issuance(frame: pd.DataFrame) -> Table:
     kinds = {**{c: "text" for c in groups}, "share_of_cohort": "share"}
     size, foot = _only(frame, "cohort_customers"), []
     if size is not None:
-        foot.append(f"Shares are of the {size:,} customers fetched.")
+        fetched = "" if "customers_low" in frame.columns else " fetched"
+        foot.append(f"Shares are of the {size:,} customers{fetched}.")
     else:
         headers["cohort_customers"] = "customers fetched"
     return _build(shown, headers, kinds, data=frame, foot=foot, empty="Nothing issued.")
@@ -208,10 +209,15 @@ def points(frame: pd.DataFrame, *, timezone: str = "UTC") -> Table:
                "p90_per_customer": "p90", "max_per_customer": "max",
                "last_issued_on": f"last issued ({zone})"}
     _check_columns(frame, headers, "frame", "capnb.analysis.points_summary")
+    foot = ["Mean, median, p90 (90th percentile) and max are per customer issued any; the mean "
+            "per fetched customer counts every customer fetched."]
+    if "total_low" in frame.columns:  # a random sample's estimates
+        headers["mean_per_cohort_customer"] = "mean per customer (all)"
+        foot = ["Mean, median and p90 (90th percentile) are per customer issued any; the mean "
+                "per customer (all) counts every customer. Max and last issued are the "
+                "sampled customers'."]
     return _build(frame, headers, {"kind": "text", "name": "text", "share_of_cohort": "share"},
-                  timezone=zone, empty="No points or currencies issued.",
-                  foot=["Mean, median, p90 (90th percentile) and max are per customer issued "
-                        "any; the mean per fetched customer counts every customer fetched."])
+                  timezone=zone, empty="No points or currencies issued.", foot=foot)
 
 
 def recency(frame: pd.DataFrame) -> Table:
