@@ -44,7 +44,7 @@ from capnb.fetch.sampling import Sample, draw_sample
 from capnb.fetch.sequential import fetch_sample
 from capnb.fetch.store import Store
 from capnb.fetch.summaries import fetch_cohort
-from capnb.models import ActionSummary, ApiWarning, Promotion
+from capnb.models import ActionSummary, ApiWarning, Promotion, PromotionsV3
 
 logging.getLogger("capnb").addHandler(logging.NullHandler())
 
@@ -69,6 +69,7 @@ __all__ = [
     "ProgramNotFound",
     "Promotion",
     "PromotionNotFound",
+    "PromotionsV3",
     "RateLimited",
     "RateLimiter",
     "ReportError",

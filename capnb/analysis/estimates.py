@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from capnb.analysis.evaluate import evaluate
 from capnb.analysis.facts import MAX_FACTS, Fact, Headline, subject, time_left
+from capnb.analysis.limits import utilisation
 from capnb.analysis.measure import NEAR_CAP
 from capnb.analysis.notes import estimate_text
 from capnb.analysis.summary import check_cohort, fetched_ids
@@ -131,46 +131,48 @@ def population_estimates(promotion: Promotion | None, cohort: Cohort, *, as_of: 
                      total_interval(per_customer, population, strata), np.nan,
                      what="the points issued in total", **shape))
     if promotion is not None:
-        rows.extend(_cap_rows(promotion, cohort, check_as_of(as_of), ids, strata, population,
-                              shape))
+        rows.extend(_cap_rows(promotion, cohort, check_as_of(as_of), shape))
     frame = pd.DataFrame.from_records(rows, columns=list(ESTIMATE_COLUMNS))
     return typed_frame(frame, ESTIMATE_COLUMNS)
 
 
-def _cap_rows(promotion: Promotion, cohort: Cohort, as_of: pd.Timestamp, ids: np.ndarray,
-              strata: np.ndarray | None, population: dict[Any, int],
+def _cap_rows(promotion: Promotion, cohort: Cohort, as_of: pd.Timestamp,
               shape: dict[str, int]) -> list[dict[str, Any]]:
+    """The cap figures, from the estimates :func:`capnb.analysis.utilisation` gives a sampled
+    cohort."""
     if not isinstance(getattr(promotion, "restrictions", None), pd.DataFrame):
         raise ValidationError("promotion", f"must be a capnb.Promotion, got "
                               f"{type(promotion).__name__}")
-    evaluated, evaluated_ids = evaluate(promotion, cohort, as_of, True)
-    if not np.array_equal(evaluated_ids, ids):  # both are the sorted answered ids
-        raise ValidationError("cohort", "its answered customers changed during the analysis")
+    usage = utilisation(promotion, cohort, as_of=as_of)
     rows = []
     size = shape["population"]
-    for item in evaluated:
-        if item.usage is None or item.unlimited or not item.limit or item.limit <= 0:
+    for row in usage.itertuples(index=False):
+        if row.measured_as == "not_measurable" or row.unlimited or pd.isna(row.limit) or (
+                row.limit <= 0):
             continue
-        words = item.measurability.replace("_", " ")
-        caveat = ("" if item.measurability == "exact" else
+        words = str(row.measured_as).replace("_", " ")
+        caveat = ("" if row.measured_as == "exact" else
                   f" The usage measured per customer is a {words} (see the utilisation "
                   f"note): this estimates that {words}, not the usage itself.")
-        common = {"restriction": item.label, "limit": item.limit, "caveat": caveat, **shape}
-        if item.scope == "promotion":
-            total = total_interval(item.usage, population, strata)
+        common = {"restriction": row.restriction, "limit": row.limit, "caveat": caveat,
+                  **shape}
+        named = f"of {row.limit:,} on {restriction_label(row.restriction)} ({row.name})"
+        if row.scope == "promotion":
             rows.append(_row("share_of_limit", "share", "share of limit",
-                             total.scaled(1 / item.limit), 1.0,
-                             what=f"the share of the promotion-wide cap {item.label} "
-                                  f"({item.limit:,}) used", **common))
-        elif item.scope in ("customer", "event", "earn", "unknown"):
-            for figure, flags, words in (
-                    ("customers_at_cap", item.usage >= item.limit, "at"),
-                    ("customers_near_cap", item.usage >= NEAR_CAP * item.limit, "at or near")):
-                share = proportion_interval(flags, population, strata)
-                rows.append(_row(figure, "count", "customers", share.scaled(size), size,
-                                 what=f"the customers {words} the cap {item.label} "
-                                      f"({item.limit:,})", **common))
+                             _interval(row, "share_of_limit"), 1.0,
+                             what=f"the share of the promotion-wide cap {named} used",
+                             **common))
+        elif row.scope in ("customer", "event", "earn", "unknown"):
+            for figure, words in (("customers_at_cap", "at"),
+                                  ("customers_near_cap", "at or near")):
+                rows.append(_row(figure, "count", "customers", _interval(row, figure), size,
+                                 what=f"the customers {words} the cap {named}", **common))
     return rows
+
+
+def _interval(row: Any, column: str) -> Interval:
+    return Interval(float(getattr(row, column)), getattr(row, f"{column}_low"),
+                    getattr(row, f"{column}_high"))
 
 
 def precision_watch(promotion: Promotion | None = None, *, as_of: Any = None,

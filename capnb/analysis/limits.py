@@ -187,15 +187,17 @@ def utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = None,
         ``customers_with_usage`` to ``customers_over_cap`` (``usage_max`` excepted: the
         largest sampled) are estimates for the whole population, each with ``_low`` and
         ``_high`` columns (float64, its 95% interval; :mod:`capnb.analysis.population`);
-        ``measurability`` is ``estimate`` and the ``note`` says what was estimated.
+        ``measurability`` is ``estimate``, ``measured_as`` (str) the measurability of each
+        customer's usage, and the ``note`` says what was estimated. The population sampled
+        from is taken to be every customer of the promotion (``whole_population``).
     """
     _check_promotion(promotion, cohort)
     source = _check_usage(usage, exact)
-    evaluated, ids = evaluate(promotion, cohort, check_as_of(as_of),
-                               check_bool("whole_population", whole_population))
+    scale = scale_of(cohort)  # a random sample: estimates for its whole population
+    whole_population = check_bool("whole_population", whole_population) or scale is not None
+    evaluated, ids = evaluate(promotion, cohort, check_as_of(as_of), whole_population)
     if source == "exact":
         apply_exact(evaluated, ids, exact, promotion, whole_population)
-    scale = scale_of(cohort)
     records = []
     for item in evaluated:
         record = {k: getattr(item, k) for k in ("family", "name", "scope", "type",
@@ -203,6 +205,8 @@ def utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = None,
                                                  "unlimited", "metric", "unit",
                                                  "measurability", "note", "usage_source")}
         record["canonical_name"], record["restriction"] = item.canonical, item.label
+        if scale is not None:
+            record["measured_as"] = item.measurability
         if item.usage is not None:  # NaN: a customer the source could not measure
             measured = ~np.isnan(item.usage)
             usage = item.usage[measured]
@@ -213,8 +217,8 @@ def utilisation(promotion: Promotion, cohort: Cohort, *, as_of: Any = None,
                 record["note"] = sampled_note(record, scale.size, int(measured.sum()))
                 record["measurability"] = "estimate"
         records.append(record)
-    dtypes = (UTILISATION_COLUMNS if scale is None
-              else {**UTILISATION_COLUMNS, **interval_columns(UTILISATION_ESTIMATES)})
+    dtypes = (UTILISATION_COLUMNS if scale is None else {
+        **UTILISATION_COLUMNS, "measured_as": "str", **interval_columns(UTILISATION_ESTIMATES)})
     frame = pd.DataFrame.from_records(records, columns=list(dtypes))
     return typed_frame(frame, dtypes)
 

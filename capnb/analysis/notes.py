@@ -142,9 +142,7 @@ def sampled_note(record: dict[str, Any], population: int, sampled: int) -> str:
         body = (f"the 90th-percentile customer at {figure('share_of_limit', 'share')} of the "
                 f"limit; {figure('customers_at_cap', 'total')} customers at the cap, "
                 f"{figure('customers_near_cap', 'total')} at or near it.")
-    note = str(record["note"]).replace(_OUTSIDE_COHORT, "Lower bound: customers outside the "
-                                       "population sampled from also count.")
-    return f"{head}{body} Measured per customer: {note}"
+    return f"{head}{body} Measured per customer: {record['note']}"
 
 
 @dataclass(frozen=True)

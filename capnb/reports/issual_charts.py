@@ -60,5 +60,6 @@ def issual_timeline_chart(frame: pd.DataFrame, *, promotion: Any = None,
                       xaxis=dict(type="date", title_text=f"Period (start, {esc(tz)})"),
                       yaxis=dict(title_text="Count", rangemode="tozero"),
                       yaxis2=dict(title_text="Cumulative issuals", overlaying="y", side="right",
-                                  rangemode="tozero", showgrid=False))
+                                  rangemode="tozero", showgrid=False, tickmode="auto",
+                                  tickformat=",d"))  # round ticks, not the left grid's
     return fig
