@@ -319,9 +319,21 @@ def test_a_customer_not_found_and_argument_errors(sandbox, runs):
 @pytest.fixture(scope="module")
 def budgets(sandbox, runs):
     with capnb.connect(sandbox.environ()) as client:
-        promotions, _ = fetch_program(client, PROGRAM)
+        promotions, _ = fetch_program(client, PROGRAM, new_ui=False)
     cohorts = {pid: cohort for pid, (_, cohort, _) in runs.items()}
     return analysis.portfolio_frame(promotions, cohorts, as_of=AS_OF_SANDBOX)
+
+
+def test_the_portfolio_says_why_new_ui_promotions_have_no_budget(sandbox, runs):
+    with capnb.connect(sandbox.environ()) as client:
+        promotions, _ = fetch_program(client, PROGRAM)
+    cohorts = {pid: cohort for pid, (_, cohort, _) in runs.items()}
+    frame = analysis.portfolio_frame(promotions, cohorts, as_of=AS_OF_SANDBOX)
+    fact = by_label(analysis.portfolio_headline(frame, as_of=AS_OF_SANDBOX))[
+        "Without a measurable cap"]
+    assert fact.text.startswith("2 of 6: ") and "Weekday Breakfast Club" in fact.text
+    assert fact.note.endswith("2 promotions made in the new UI: their limits are not "
+                              "documented.")
 
 
 def test_the_portfolio_headline(budgets, catalog):

@@ -7,11 +7,14 @@ import pytest
 
 import capnb
 from capnb import fetch_cohort
-from capnb.analysis.portfolio import PORTFOLIO_COLUMNS, portfolio_frame
+from capnb.analysis.portfolio import PORTFOLIO_COLUMNS, portfolio_frame, portfolio_view
 from capnb.api.promotion import parse_promotion
 from capnb.errors import ValidationError
 from capnb.fetch.program import fetch_program
+from capnb.models import PROMOTION_SOURCE_V3
 from tests.sandbox_ids import PROGRAM
+
+NEW_UI = [1133602011, 1133602023]
 
 
 def test_portfolio_without_cohorts(sandbox, catalog):
@@ -20,8 +23,15 @@ def test_portfolio_without_cohorts(sandbox, catalog):
     assert cohorts == {}
     table = portfolio_frame(promotions, as_of=sandbox.data.as_of)
     assert table.dtypes.astype(str).to_dict() == PORTFOLIO_COLUMNS
-    assert sorted(table["promotion_id"]) == sorted(p["id"] for p in catalog["promotions"])
+    new_ui = table["source"].eq(PROMOTION_SOURCE_V3)
+    assert sorted(table.loc[~new_ui, "promotion_id"]) == sorted(
+        p["id"] for p in catalog["promotions"])
+    assert sorted(table.loc[new_ui, "promotion_id"]) == NEW_UI  # GET /v3/promotions
+    assert table.loc[new_ui, "note"].str.contains("new UI: its limits").all()
     assert table["risk"].isna().all() and table["days_left"].is_monotonic_increasing
+    with capnb.connect(sandbox.environ()) as client:
+        old_only, _ = fetch_program(client, PROGRAM, new_ui=False)
+    assert sorted(p.id for p in old_only) == sorted(p["id"] for p in catalog["promotions"])
     summer = table.set_index("promotion_id").loc[1133601204]
     assert summer["days_left"] == 0 and summer["time_elapsed_share"] == 1
     assert summer["times_limit"] > 0 and pd.isna(summer["points_limit"])
@@ -34,16 +44,25 @@ def test_portfolio_without_cohorts(sandbox, catalog):
 def test_portfolio_with_cohorts_is_sorted_by_risk(sandbox):
     with capnb.connect(sandbox.environ()) as client:
         cohorts = {pid: fetch_cohort(client, sandbox.data.customer_ids, PROGRAM, pid,
-                                     progress=False) for pid in sandbox.data.promotion_ids}
+                                     progress=False)
+                   for pid in [*sandbox.data.promotion_ids, *NEW_UI]}
         promotions, _ = fetch_program(client, PROGRAM)
     table = portfolio_frame(promotions, cohorts, as_of=sandbox.data.as_of)
-    assert table["risk"].notna().all() and table["risk"].is_monotonic_decreasing
+    new_ui = table["source"].eq(PROMOTION_SOURCE_V3)
+    assert table.loc[~new_ui, "risk"].notna().all() and table.loc[new_ui, "risk"].isna().all()
+    assert table.loc[~new_ui, "risk"].is_monotonic_decreasing and not new_ui.iloc[0]
+    breakfast = table.set_index("promotion_id").loc[1133602011]  # measured, limit unknown
+    assert breakfast["points_used"] == cohorts[1133602011].points["total_points"].sum()
+    assert pd.isna(breakfast["budget_used_share"])
+    view = portfolio_view(table).set_index("promotion")
+    assert view.loc["Weekday Breakfast Club (1133602011)", "points"].endswith(
+        "(limit unknown)")
     gold = table.set_index("promotion_id").loc[1133601550]
     assert gold["points_used"] == cohorts[1133601550].points["total_points"].sum()
     assert gold["budget_used_share"] == pytest.approx(gold["points_used"] / gold["points_limit"])
     assert gold["risk"] == pytest.approx(gold["budget_used_share"] / gold["time_elapsed_share"])
     # the sandbox sizes budgets so that the whole cohort stays well below them
-    assert (table["budget_used_share"] < 1).all()
+    assert (table.loc[~new_ui, "budget_used_share"] < 1).all()
     ended = table.set_index("promotion_id").loc[1133601204]
     assert ended["days_left"] == 0 and pd.isna(ended["projected_exhaustion"])
     with capnb.connect(sandbox.environ()) as client:
@@ -96,7 +115,8 @@ def test_budget_burn_chart(sandbox):
     assert figure.layout.title.text == "Budget burn — Sandbox &lt;Rewards&gt;"
     bars = {trace.name: trace for trace in figure.data}
     assert list(bars["budget used"].y) == ["Gold Tier Fast Track (1133601550)"]
-    assert len(bars["time elapsed"].y) == 4 and len(bars["no budget share"].y) == 3
+    assert len(bars["time elapsed"].y) == 6 and len(bars["no budget share"].y) == 5
+    assert list(bars["no budget share"].text).count("limits unknown (new UI)") == 2
     assert budget_burn_chart(table).to_json() == budget_burn_chart(table).to_json()
     assert "No data" in budget_burn_chart(table.iloc[:0]).layout.annotations[0].text
     with pytest.raises(ValidationError):

@@ -43,6 +43,7 @@ from capnb.analysis.portfolio import PORTFOLIO_COLUMNS
 from capnb.analysis.summary import COUNT_COLUMNS, fetched_benefits, fetched_ids
 from capnb.errors import ValidationError
 from capnb.labels import CUSTOMER_STATUS, label, restriction_label
+from capnb.models import PROMOTION_SOURCE_V3
 from capnb.restrictions import RESTRICTIONS
 from capnb.validation import check_as_of
 
@@ -450,10 +451,14 @@ def portfolio_headline(budgets: pd.DataFrame, *, as_of: Any,
     unmeasured = frame[frame["budget_used_share"].isna()]
     names = ", ".join(_named(r) for _, r in unmeasured.head(3).iterrows()) + (
         f" and {len(unmeasured) - 3} more" if len(unmeasured) > 3 else "")
+    new_ui = int(unmeasured["source"].eq(PROMOTION_SOURCE_V3).sum())
+    why = "No promotion-wide cap, or its usage was not measured." + (
+        f" {plural(new_ui, 'promotion')} made in the new UI: "
+        f"{'its' if new_ui == 1 else 'their'} limits are not documented." if new_ui else "")
     facts.append(Fact("Without a measurable cap",
                       f"{number_text(len(unmeasured))} of {number_text(len(frame))}: {names}"
                       if len(unmeasured) else "None", "exact",
-                      "No promotion-wide cap, or its usage was not measured." if len(unmeasured)
+                      why if len(unmeasured)
                       else "Every promotion has a promotion-wide cap with measured usage."))
     running = frame[frame["end"].gt(now).fillna(False).to_numpy(dtype=bool)]
     if len(running):

@@ -17,6 +17,7 @@ import pandas as pd
 from capnb.analysis.measure import benefit_arrays, lifetime
 from capnb.analysis.notes import share_text
 from capnb.errors import ValidationError
+from capnb.models import PROMOTION_SOURCE_V3
 from capnb.restrictions import restriction
 from capnb.schema import typed_frame
 from capnb.validation import check_as_of, check_id
@@ -34,9 +35,11 @@ PORTFOLIO_COLUMNS: dict[str, str] = {
     "points_limit": "Int64", "times_limit": "Int64", "earns_limit": "Int64",
     "points_used": "float64", "times_used": "float64", "earns_used": "float64",
     "budget_used_share": "float64", "risk": "float64", "projected_exhaustion":
-    "datetime64[us, UTC]", "note": "str",
+    "datetime64[us, UTC]", "note": "str", "source": "str",
 }
 _DAY = pd.Timedelta(days=1)
+_NEW_UI = ("made in the new UI: its limits[] are not documented, so no budget is known "
+           "(the promotion overview measures its limits from promotionData)")
 
 
 def _limits(promotion: Promotion) -> dict[str, int | None]:
@@ -92,7 +95,8 @@ def portfolio_frame(promotions: Sequence[Promotion],
         budget runs out before the end at the current pace; infinite when some budget is
         used before the start), ``projected_exhaustion`` (datetime64[us, UTC], when the most
         used budget runs out at the current pace; NA once the promotion has ended),
-        ``note`` (str). Sorted by ``risk``
+        ``note`` (str), ``source`` (str: the ``Promotion.source``; a new-UI promotion has no
+        known budget, its note says why). Sorted by ``risk``
         descending, promotions without a measurable risk last, then by ``days_left``.
     """
     now = check_as_of(as_of)
@@ -104,9 +108,11 @@ def portfolio_frame(promotions: Sequence[Promotion],
     for promotion in promotions:
         limits = _limits(promotion)
         start, end = promotion.start, promotion.end
+        new_ui = getattr(promotion, "source", None) == PROMOTION_SOURCE_V3
         record: dict[str, Any] = {"promotion_id": promotion.id, "name": promotion.name,
                                   "type": promotion.offer_type, "status": promotion.status,
-                                  "start": start, "end": end}
+                                  "start": start, "end": end,
+                                  "source": getattr(promotion, "source", None)}
         notes = []
         if pd.notna(start) and pd.notna(end) and end > start:
             total = (end - start) / _DAY
@@ -134,11 +140,11 @@ def portfolio_frame(promotions: Sequence[Promotion],
                     record["risk"] = np.inf
                 notes.append(f"most used budget: {budget}")
             else:
-                notes.append("no promotion-wide limit")
+                notes.append(_NEW_UI if new_ui else "no promotion-wide limit")
         elif any(limits.values()):
             notes.append("usage not measured (no cohort)")
         else:
-            notes.append("no promotion-wide limit")
+            notes.append(_NEW_UI if new_ui else "no promotion-wide limit")
         record["note"] = "; ".join(notes)
         records.append(record)
     out = typed_frame(pd.DataFrame.from_records(records, columns=list(PORTFOLIO_COLUMNS)),
@@ -148,7 +154,9 @@ def portfolio_frame(promotions: Sequence[Promotion],
     return out.loc[order.index].reset_index(drop=True)
 
 
-def _amount(used: Any, limit: Any) -> str:
+def _amount(used: Any, limit: Any, known: bool = True) -> str:
+    if not known:  # a new-UI promotion: its limits are not documented
+        return "limit unknown" if pd.isna(used) else f"{used:,.0f} (limit unknown)"
     if pd.isna(used):
         return "no cap" if pd.isna(limit) else f"— of {limit:,}"
     return f"{used:,.0f} of {limit:,}" if pd.notna(limit) else f"{used:,.0f} (no cap)"
@@ -173,6 +181,7 @@ def portfolio_view(frame: pd.DataFrame) -> pd.DataFrame:
 
     rows = []
     for row in frame.itertuples(index=False):
+        known = row.source != PROMOTION_SOURCE_V3
         runs_out = row.projected_exhaustion
         if pd.notna(runs_out) and pd.notna(row.end) and runs_out > row.end:
             runs_out = pd.NaT
@@ -180,9 +189,9 @@ def portfolio_view(frame: pd.DataFrame) -> pd.DataFrame:
             "promotion": f"{row.name} ({row.promotion_id})", "type": row.type,
             "status": row.status, "start": day(row.start), "end": day(row.end),
             "days left": "" if pd.isna(row.days_left) else f"{row.days_left:,.0f}",
-            "points": _amount(row.points_used, row.points_limit),
-            "times": _amount(row.times_used, row.times_limit),
-            "earns": _amount(row.earns_used, row.earns_limit),
+            "points": _amount(row.points_used, row.points_limit, known),
+            "times": _amount(row.times_used, row.times_limit, known),
+            "earns": _amount(row.earns_used, row.earns_limit, known),
             "budget used": share_text(row.budget_used_share),
             "time elapsed": share_text(row.time_elapsed_share),
             "risk": "—" if pd.isna(row.risk) else f"{row.risk:.2f}",

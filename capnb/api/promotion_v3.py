@@ -51,6 +51,7 @@ __all__ = [
     "parse_v3_page",
     "parse_v3_promotion",
     "promotion_from_v3",
+    "promotions_from_v3",
     "v3_frames",
 ]
 
@@ -259,6 +260,13 @@ def promotion_from_v3(v3: PromotionsV3, request_id: str | None = None) -> Promot
         actions=empty_frame(ACTION_COLUMNS), description=value("description"),
         request_id=request_id, raw=one.raw[0] if one.raw else {}, source=PROMOTION_SOURCE_V3,
         restrictions_note=NO_LIMITS_NOTE, v3=one)
+
+
+def promotions_from_v3(v3: PromotionsV3) -> list[Promotion]:
+    """One :class:`~capnb.models.Promotion` per promotion of ``v3`` (see
+    :func:`promotion_from_v3`), in its order; promotions without a string id are skipped."""
+    return [promotion_from_v3(_only(v3, hex_id), v3.request_ids[0] if v3.request_ids else None)
+            for hex_id in v3.metadata["hex_id"] if not pd.isna(hex_id)]
 
 
 def _only(v3: PromotionsV3, hex_id: Any) -> PromotionsV3:

@@ -1,5 +1,6 @@
 """Everything :func:`capnb.analysis.portfolio_frame` needs about a program: its promotions
-(the paginated promotions list, parsed) and, for given customers, one cohort per promotion."""
+(the paginated promotions list, parsed, then the program's new-UI promotions from
+``GET /v3/promotions``) and, for given customers, one cohort per promotion."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ from typing import Any
 
 from capnb.api.client import Client
 from capnb.api.promotion import parse_promotion
-from capnb.errors import ValidationError
+from capnb.api.promotion_v3 import promotions_from_v3
+from capnb.errors import NotFound, ValidationError
 from capnb.fetch.cohort import Cohort
 from capnb.fetch.summaries import fetch_cohort
 from capnb.models import Promotion
-from capnb.validation import check_id
+from capnb.validation import check_bool, check_id
 
 __all__ = ["fetch_program"]
 
 
 def fetch_program(client: Client, program_id: int | str, *,
                   status: str | list[str] | None = None, customers: Any = None,
-                  **fetch: Any) -> tuple[list[Promotion], dict[int, Cohort]]:
+                  new_ui: bool = True, **fetch: Any) -> tuple[list[Promotion], dict[int, Cohort]]:
     """Every promotion of a program and, with ``customers``, their cohort in each.
 
     Parameters
@@ -31,11 +33,16 @@ def fetch_program(client: Client, program_id: int | str, *,
         Fetch the action summaries of these customers for every promotion (``fetch_cohort``;
         other keyword arguments such as ``store`` go to it). Budget usage is exact when they
         are every customer of the program, a lower bound otherwise.
+    new_ui : bool
+        Also list the program's promotions made in the new UI (``GET /v3/promotions``, with
+        ``status``; ``source`` ``"v3 promotions"``, no restrictions: their ``limits[]`` are
+        not documented). A cluster without that endpoint (404) lists none.
 
     Returns
     -------
     (list of Promotion, dict of promotion id -> Cohort)
-        The promotions in list order (all pages); no cohorts without ``customers``.
+        The promotions in list order (all pages), then the new-UI ones not already listed; no
+        cohorts without ``customers``.
 
     >>> promotions, cohorts = fetch_program(client, 3334, customers="ids.csv")  # doctest: +SKIP
     >>> capnb.analysis.portfolio_frame(promotions, cohorts)  # doctest: +SKIP
@@ -47,7 +54,20 @@ def fetch_program(client: Client, program_id: int | str, *,
         raise ValidationError(next(iter(fetch)), "is a fetch_cohort argument: pass customers "
                               "too")
     promotions = [parse_promotion(item) for item in client.promotion_payloads(program, status)]
+    if check_bool("new_ui", new_ui):
+        promotions += _new_ui_promotions(client, program, status, {p.id for p in promotions})
     if customers is None:
         return promotions, {}
     return promotions, {p.id: fetch_cohort(client, customers, program, p.id, **fetch)
                         for p in promotions if p.id is not None}
+
+
+def _new_ui_promotions(client: Client, program: int, status: str | list[str] | None,
+                       listed: set[int | None]) -> list[Promotion]:
+    """The program's new-UI promotions the old list did not hold."""
+    try:
+        found = client.promotions_v3(status=status)
+    except NotFound:  # a cluster without the v3 promotions endpoint
+        return []
+    return [p for p in promotions_from_v3(found)
+            if p.program_id == program and p.id is not None and p.id not in listed]

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from capnb.errors import ValidationError
+from capnb.models import PROMOTION_SOURCE_V3
 from capnb.reports.chart_style import (
     MARK_COLOUR,
     MEASURABILITY_COLOURS,
@@ -324,7 +325,11 @@ def budget_burn_chart(frame: pd.DataFrame, *, program: Any = None) -> go.Figure:
     idx = np.flatnonzero(frame["budget_used_share"].isna())
     if len(idx):
         fig.add_scatter(x=[0.0] * len(idx), y=[labels[i] for i in idx], mode="markers+text",
-                        text=["budget not measured"] * len(idx), textposition="middle right",
+                        text=["limits unknown (new UI)" if source == PROMOTION_SOURCE_V3
+                              else "budget not measured"
+                              for source in frame.get("source", pd.Series(
+                                  [None] * len(frame))).iloc[idx]],
+                        textposition="middle right",
                         name="no budget share", marker=dict(symbol="circle-open", size=9,
                                                             color="#777777"),
                         textfont=dict(color="#555555"), hovertext=[hover[i] for i in idx],
