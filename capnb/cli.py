@@ -19,18 +19,35 @@ from capnb._version import __version__
 from capnb.errors import CapnbError, ReportError, printable
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return value
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from capnb.sandbox import SANDBOX_CLIENT_KEY, SANDBOX_TILL_ID, Sandbox
 
     sandbox = Sandbox(customers=args.customers, seed=args.seed, host=args.host, port=args.port,
-                      latency_ms=args.latency_ms, rate_limit_per_min=args.rate_limit)
+                      latency_ms=args.latency_ms, rate_limit_per_min=args.rate_limit,
+                      promotion_data_variant=args.promotion_data,
+                      extra_promotions=args.extra_promotions)
     catalog = sandbox.catalog()
 
     def announce(url: str) -> None:
         print(f"capnb sandbox listening on {url}", flush=True)
         print(f"  program {catalog['program_id']}, promotions "
-              f"{', '.join(str(p['id']) for p in catalog['promotions'])}, "
+              f"{', '.join(str(p['id']) for p in catalog['promotions'])} (new UI: "
+              f"{', '.join(str(p['id']) for p in catalog['new_ui_promotions'])}), "
               f"{len(catalog['customer_ids']):,} customers", flush=True)
+        if args.promotion_data != "documented" or args.extra_promotions:
+            print(f"  promotionData: {args.promotion_data} form, "
+                  f"{args.extra_promotions} extra promotion(s) per customer", flush=True)
         print(f"  Basic auth: till id {SANDBOX_TILL_ID!r}; OAuth: key {SANDBOX_CLIENT_KEY!r} "
               "(secrets: see capnb.sandbox). Ctrl-C stops.", flush=True)
 
@@ -157,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--latency-ms", type=float, default=0, help="delay per request")
     sandbox.add_argument("--rate-limit", type=int, default=None,
                          help="requests per minute per key before answering 429")
+    sandbox.add_argument("--promotion-data", choices=("documented", "no_timelines", "older"),
+                         default="documented",
+                         help="how promotionData answers: as documented (default), without "
+                              "customerPromotionTimelines, or in the older 'data'-keyed form")
+    sandbox.add_argument("--extra-promotions", type=_count, default=0, metavar="N",
+                         help="N more promotions in every promotionData answer (paging past "
+                              "100; default 0)")
     sandbox.set_defaults(run=_sandbox)
 
     demo = commands.add_parser("demo", help="fetch a promotion and a customer from the sandbox")

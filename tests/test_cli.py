@@ -336,3 +336,35 @@ def test_pdf_option_forms(monkeypatch, capsys, argv, notebook, pdf):
     printed = capsys.readouterr().out.splitlines()
     assert printed == ["reports/explore.html"] + (
         [] if pdf is None else ["reports/explore.pdf" if pdf is True else pdf])
+
+
+def test_capnb_sandbox_serves_the_promotion_data_variants():
+    """``capnb sandbox --promotion-data no_timelines --extra-promotions 110`` serves what it
+    announces: answers without timelines, paged past 100 promotions."""
+    import subprocess
+    import sys
+
+    from capnb.sandbox import SANDBOX_PASSWORD, SANDBOX_TILL_ID
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "capnb", "sandbox", "--port", "0", "--customers", "30",
+         "--promotion-data", "no_timelines", "--extra-promotions", "110"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert lines[0].startswith("capnb sandbox listening on http://127.0.0.1:")
+        assert "(new UI: 1133602011, 1133602023)" in lines[1]
+        assert lines[2].strip() == ("promotionData: no_timelines form, 110 extra promotion(s) "
+                                    "per customer")
+        url = lines[0].split(" on ")[1].strip()
+        environ = {"CAPILLARY_HOST": url, "CAPILLARY_TILL_ID": SANDBOX_TILL_ID,
+                   "CAPILLARY_PASSWORD": SANDBOX_PASSWORD}
+        with capnb.connect(environ) as client:
+            exact = capnb.fetch_exact_usage(client, [388000001], progress=False)
+            assert client.customer_promotion_data(388000001, 3334).pages == 2  # 110 + 6 items
+        assert exact.customers["status"].tolist() == ["ok"] and exact.issuals.empty
+        assert not exact.timelines["has_timelines"].any()
+    finally:
+        process.terminate()
+        process.wait(10)
+        process.stdout.close()
