@@ -35,7 +35,11 @@ def test_exact_utilisation_equals_the_truth(sandbox, customers, promotion_id):
     table = exact_utilisation(exact, promotion_id)
     assert table.dtypes.astype(str).to_dict() == EXACT_UTILISATION_COLUMNS
     truth = pd.DataFrame([sandbox.data.true_usage(c, promotion_id) for c in customers])
-    measured = table[(table["scope"] == "customer") & (table["source"] != "limits")]
+    per_earn = table["kpi"].eq("NUMBER_OF_REDEMPTIONS_PER_EARN")
+    assert per_earn.any() == (promotion_id in (SUMMER_COUPONS, ENROL_EARN))
+    assert (table.loc[per_earn, "measurability"] == "not_measurable").all()  # undocumented
+    assert table.loc[per_earn, "usage_total"].isna().all()
+    measured = table[(table["scope"] == "customer") & (table["source"] != "limits") & ~per_earn]
     assert len(measured) and (measured["measurability"] == "exact").all()
     for row in measured.itertuples():
         expected = truth[row.name]

@@ -376,6 +376,9 @@ def _exact_label(row: pd.Series, duplicated: bool) -> str:
     return label
 
 
+_PER_EARN_KPI = "NUMBER_OF_REDEMPTIONS_PER_EARN"
+
+
 def exact_utilisation(exact: ExactUsage, promotion_id: int | str, *,
                       whole_population: bool = False) -> pd.DataFrame:
     """Per restriction of one promotion: how much of it the measured customers have used.
@@ -396,7 +399,10 @@ def exact_utilisation(exact: ExactUsage, promotion_id: int | str, *,
         promotion or event), ``type, period_unit`` (str), ``limit`` (float64, -1 = none),
         ``unlimited`` (bool), ``measurability`` (``exact``; ``lower_bound`` for promotion
         scope unless ``whole_population``; ``not_measurable`` for event scope, which the
-        endpoint reports without usage), ``customers_measured, customers_with_usage`` (Int64),
+        endpoint reports without usage, and for the ``NUMBER_OF_REDEMPTIONS_PER_EARN`` item,
+        whose ``currentCustomerUsage`` means something the docs do not say: it stays as sent
+        in ``exact.usage``, and ``utilisation(..., usage="exact")`` measures that cap from each
+        issual's ``redeemedCount``), ``customers_measured, customers_with_usage`` (Int64),
         ``usage_total, usage_median, usage_p90, usage_max`` (float64), ``share_of_limit``
         (usage_total / limit for promotion scope, usage_p90 / limit otherwise),
         ``share_median`` (float64), ``customers_at_cap, customers_near_cap,
@@ -428,7 +434,7 @@ def exact_utilisation(exact: ExactUsage, promotion_id: int | str, *,
             "family": item["family"], "name": item["name"], "kpi": item["kpi"], "scope": scope,
             "type": item["type"], "period_unit": item["period_unit"], "limit": limit,
             "unlimited": unlimited, "source": item["source"]}
-        if scope == "event" or rows["usage"].isna().all():
+        if scope == "event" or rows["usage"].isna().all() or item["kpi"] == _PER_EARN_KPI:
             record["measurability"] = "not_measurable"
             records.append(record)
             continue
