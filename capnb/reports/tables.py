@@ -29,7 +29,7 @@ import pandas as pd
 from capnb.analysis import NEAR_CAP, portfolio_view
 from capnb.analysis.notes import estimate_text
 from capnb.errors import ValidationError
-from capnb.labels import MISSING, PERIOD_UNIT, RESTRICTION_TYPE, label
+from capnb.labels import MEASURABILITY, MISSING, PERIOD_UNIT, RESTRICTION_TYPE, label
 from capnb.reports.grid import CSS, Table, _build, _check_columns, _check_frame, table
 from capnb.validation import check_as_of, check_tz
 
@@ -290,7 +290,9 @@ def utilisation(frame: pd.DataFrame) -> Table:
     usage (total, median, p90), share of the limit and customers at, near and over the cap;
     each restriction's ``note`` as a footnote.
 
-    ``data``: the analysis columns shown, ``note`` included.
+    ``data``: the analysis columns shown, ``note`` included (for a random sample's estimates
+    also ``measured_as`` and the intervals; "measured" then reads e.g. "estimate of a lower
+    bound").
     """
     frame = _check_frame(frame)
     headers = {"restriction": "restriction", "scope": "scope", "limit": "limit",
@@ -301,7 +303,16 @@ def utilisation(frame: pd.DataFrame) -> Table:
     _check_columns(frame, [*headers, "note"], "frame", "capnb.analysis.utilisation")
     kinds = {"restriction": "restriction", "scope": "scope", "limit": "limit",
              "measurability": "measurability", "share_of_limit": "share"}
-    return _build(frame, headers, kinds, footnotes="note", empty="No restrictions configured.",
+    shown, kept = frame, [*headers, "note"]
+    if "measured_as" in frame.columns:  # a random sample's estimates: say of what
+        shown = frame.assign(measurability=[
+            label(MEASURABILITY, m) if m != "estimate" or pd.isna(a) or a == "exact"
+            else f"estimate of a {label(MEASURABILITY, a)}"
+            for m, a in zip(frame["measurability"], frame["measured_as"], strict=True)])
+        kinds["measurability"] = "text"
+        kept += ["measured_as", *(c for c in frame.columns if c.endswith(("_low", "_high")))]
+    return _build(shown, headers, kinds, footnotes="note", empty="No restrictions configured.",
+                  data=frame[kept],
                   foot=["Usage per customer measured (total, median, p90: the 90th percentile). "
                         "Share of limit: the total's for whole-promotion limits, the p90's "
                         "otherwise. At, near and over cap: customers; for lower bounds, at "
