@@ -129,6 +129,8 @@ def test_tables_print_every_estimate_with_its_interval(population):
         assert '<span class="ci">' in html and "In brackets: the 95% interval" in html, name
         assert interval.search(repr(table)), name
         assert any(c.endswith("_low") for c in table.data.columns), name  # in the download
+    assert "estimate of a lower bound" in repr(shown["utilisation"])  # weekly earns
+    assert "measured_as" in shown["utilisation"].data.columns
     text = repr(shown["issuance"])
     assert "customers fetched" not in text
     row = frames["issuance"].iloc[0]
