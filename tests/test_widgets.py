@@ -232,8 +232,9 @@ def test_api_errors_and_bad_inputs_are_readable(sandbox_app):
     assert "customer" in app.message.value.lower()
     assert "capnb-error" in app.message.value and "no file at" not in app.message.value
     assert "not customer ids: &#x27;nonsense&#x27;" in app.message.value
-    # bad inputs are refused before any request (typing 3334 back lists its promotions once)
-    assert sb.stats()["requests"] == sent + 1 and requests_to(sb, LIST_PATH) >= 1
+    # bad inputs are refused before any request (typing 3334 back lists its promotions once,
+    # old and new UI)
+    assert sb.stats()["requests"] == sent + 2 and requests_to(sb, LIST_PATH) >= 1
     assert app.cohort is None
 
 
@@ -281,7 +282,9 @@ SANDBOX_PROGRAM = 3334
 ENROL = 1133601377
 # The sandbox's promotions as the picker orders them: live first (newest start first), then the
 # completed one.
-PICKER_ORDER = [1133601550, ENROL, 1133600978, 1133601204]
+PICKER_ORDER = [1133602011, 1133601550, ENROL, 1133600978, 1133602023, 1133601204]
+NEW_UI = (1133602011, 1133602023)  # listed by GET /v3/promotions only
+V3_LIST_PATH = "/v3/promotions"
 LIST_PATH = "/api_gateway/loyalty/v1/programs/promotions/list"
 PROGRAMS_PATH = "/v2/organization/programs"
 SUMMARY_PATH = "/v3/customers/{customerId}/customerPromotionDetails/actionSummary"
@@ -308,19 +311,20 @@ def test_offline_pickers_show_the_cohort_ids(untouched_app):
 def test_pickers_list_the_sandbox_programs_and_promotions(sb, capsys):
     client = capnb.connect(sb.environ())
     programs, promotions = client.programs(), client.promotions(SANDBOX_PROGRAM)
-    before = (requests_to(sb, PROGRAMS_PATH), requests_to(sb, LIST_PATH))
+    paths = (PROGRAMS_PATH, LIST_PATH, V3_LIST_PATH)
+    before = [requests_to(sb, path) for path in paths]
     app = dashboard(client, promotion_id=str(ENROL))
-    # building the app costs one programs request and one promotions listing, no more
-    assert (requests_to(sb, PROGRAMS_PATH), requests_to(sb, LIST_PATH)) == (before[0] + 1,
-                                                                            before[1] + 1)
+    # building the app costs one programs request and one promotions listing of each UI
+    assert [requests_to(sb, path) for path in paths] == [n + 1 for n in before]
     assert values(app.program_picker) == programs["program_id"].astype(int).tolist()
     assert app.program_picker.label == f"{programs['name'].iloc[0]} ({SANDBOX_PROGRAM})"
     assert sorted(values(app.promotion_picker)) == sorted(
-        promotions["promotion_id"].astype(int).tolist())
+        [*promotions["promotion_id"].astype(int).tolist(), *NEW_UI])
     assert values(app.promotion_picker) == PICKER_ORDER
     labels = dict((value, label) for label, value in app.promotion_picker.options)
     assert labels[ENROL] == "Enrol & Earn Stars (1133601377) · LOYALTY_EARNING · LIVE"
     assert labels[1133601204] == "Summer Coupon Blast (1133601204) · LOYALTY · COMPLETED"
+    assert labels[1133602011] == "Weekday Breakfast Club (1133602011) · LOYALTY · LIVE · new UI"
     # the default program (is_default) is chosen; the given promotion is preselected
     assert bool(programs.set_index("program_id").loc[SANDBOX_PROGRAM, "is_default"])
     assert app.program_picker.value == SANDBOX_PROGRAM and app.program_input.value == "3334"
@@ -733,3 +737,35 @@ def test_picker_changes_send_a_handful_of_messages(sb):
         app.program_picker.value = SANDBOX_PROGRAM  # lists the promotions again
         assert counter.total <= 20, counter.counts
         assert not counter.by_class().get("FigureWidget")  # no chart redrawn for nothing
+
+
+def test_a_failing_new_ui_listing_keeps_the_old_ui_promotions(sb, scripted):
+    """The programs and promotions list answer as the sandbox does; GET /v3/promotions then
+    fails: the picker still lists the old-UI promotions and the status line says what is
+    missing."""
+    from tests.scripted import Scripted
+
+    real = capnb.connect(sb.environ())
+    programs, _ = real.get_json(PROGRAMS_PATH)
+    listing, _ = real.get_json(LIST_PATH, {"program": SANDBOX_PROGRAM, "limit": 100,
+                                           "offset": 0})
+    scripted.add(Scripted(body=programs), Scripted(body=listing),
+                 Scripted(status=500, body={"errors": [{"code": 500, "message": "boom"}]}))
+    client = capnb.Client(scripted.url, capnb.BasicAuth("till", "pw"), max_retries=0)
+    app = dashboard(client, promotion_id=str(ENROL))
+    assert [r["path"].split("?")[0] for r in scripted.requests] == [PROGRAMS_PATH, LIST_PATH,
+                                                                     V3_LIST_PATH]
+    assert sorted(values(app.promotion_picker)) == sorted(set(PICKER_ORDER) - set(NEW_UI))
+    assert app.promotion_picker.value == ENROL
+    assert "Could not list the new-UI promotions of program 3334" in app.message.value
+
+
+def test_a_new_ui_promotion_says_why_it_shows_no_limits(sb):
+    client = capnb.connect(sb.environ())
+    app = dashboard(client, promotion_id=str(NEW_UI[0]),
+                    customers=list(sb.catalog()["customer_ids"][:20]))
+    app.fetch()
+    assert app.wait(60) and "Fetched 20 of 20" in app.message.value
+    assert app.promotion.source == "v3 promotions"
+    (note,) = [a.text for a in app.figures["utilisation"].layout.annotations]
+    assert "limits[] are not documented" in note

@@ -51,8 +51,11 @@ def utilisation_chart(frame: pd.DataFrame, *, promotion: Any = None,
     check_frame(frame, ("restriction", "name", "family", "scope", "measurability",
                          "share_of_limit", "share_median", "limit", "unlimited", "note"))
     what = "Restriction utilisation"
-    if frame.empty:
-        return no_data_figure(what, "the promotion has no restrictions or limits", promotion)
+    if frame.empty:  # a new-UI promotion's note says why it has none (limits[] undocumented)
+        note = getattr(promotion, "restrictions_note", None)
+        reason = (note.removeprefix("No restrictions: ").rstrip(".") if note
+                  else "the promotion has no restrictions or limits")
+        return no_data_figure(what, reason, promotion)
     frame = frame.reset_index(drop=True)
     if single_customer is None:
         measured = (frame["customers_measured"].astype("Float64").max()

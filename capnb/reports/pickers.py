@@ -2,13 +2,14 @@
 
 The id boxes are what Fetch uses. With a client, the pickers list the org's programs
 (``Client.programs``, default program first and preselected) and the chosen program's
-promotions (``Client.promotions``: live first, then other active ones, then the rest; newest
-start first within each group, then by name). Picking writes the id into its box; typing an id
-in a box selects it in the picker when it is listed, and an id that is not listed is fetched
-all the same. Listing costs one programs request and one promotions listing; changing the
-program lists its promotions (once per program change). When listing fails, the status line
-says so and the boxes still work. Offline (from a cohort), the pickers only show the cohort's
-ids and no request is made.
+promotions (``Client.promotions``, and those made in the new UI from
+``Client.promotions_v3``, labelled "new UI": live first, then other active ones, then the
+rest; newest start first within each group, then by name). Picking writes the id into its
+box; typing an id in a box selects it in the picker when it is listed, and an id that is not
+listed is fetched all the same. Listing costs one programs request and two promotions
+listings (old and new UI); changing the program lists its promotions (once per program
+change). When listing fails, the status line says so and the boxes still work. Offline (from
+a cohort), the pickers only show the cohort's ids and no request is made.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ import ipywidgets as W
 import pandas as pd
 
 from capnb.api.client import Client
-from capnb.errors import CapnbError
+from capnb.errors import CapnbError, NotFound
 from capnb.fetch.cohort import Cohort
 from capnb.models import Promotion
 from capnb.reports.status import StatusLine
 from capnb.validation import check_id
 
-__all__ = ["Pickers", "label_tooltip", "program_options", "promotion_options"]
+__all__ = ["Pickers", "label_tooltip", "new_ui_rows", "program_options", "promotion_options"]
 
 log = logging.getLogger("capnb")
 
@@ -47,9 +48,11 @@ def _label(name: Any, id_: int) -> str:
     return f"{_text(name)} ({id_})" if _text(name) else str(id_)
 
 
-def _promotion_label(name: Any, id_: int, kind: Any, status: Any) -> str:
-    """``"Name (id) · TYPE · STATUS"`` (missing parts left out)."""
-    return " · ".join([_label(name, id_), *(_text(v) for v in (kind, status) if _text(v))])
+def _promotion_label(name: Any, id_: int, kind: Any, status: Any, new_ui: bool = False) -> str:
+    """``"Name (id) · TYPE · STATUS"`` (missing parts left out; `` · new UI`` for a promotion
+    made in the new promotions UI)."""
+    return " · ".join([_label(name, id_), *(_text(v) for v in (kind, status) if _text(v)),
+                       *(["new UI"] if new_ui else [])])
 
 
 def program_options(frame: pd.DataFrame) -> tuple[list[tuple[str, int]], int | None]:
@@ -83,7 +86,17 @@ def promotion_options(frame: pd.DataFrame) -> list[tuple[str, int]]:
         return group, when, _text(row.get("name")).casefold(), pid
 
     return [(_promotion_label(rows[pid].get("name"), pid, rows[pid].get("type"),
-                              rows[pid].get("status")), pid) for pid in sorted(rows, key=key)]
+                              rows[pid].get("status"), _flag(rows[pid].get("new_ui"))), pid)
+            for pid in sorted(rows, key=key)]
+
+
+def new_ui_rows(metadata: pd.DataFrame, program: int) -> pd.DataFrame:
+    """The rows of ``PromotionsV3.metadata`` (``Client.promotions_v3``) of one program, in the
+    columns of ``Client.promotions()``, flagged ``new_ui``."""
+    mine = metadata[metadata["program_id"].eq(program).fillna(False).to_numpy(dtype=bool)]
+    return pd.DataFrame({"promotion_id": mine["promotion_id"], "name": mine["name"],
+                         "type": mine["promotion_type"], "status": mine["status"],
+                         "start": mine["start"], "new_ui": True})
 
 
 def label_tooltip(change: dict[str, Any]) -> None:
@@ -219,7 +232,16 @@ class Pickers:
         problem = None
         if program is not None:
             try:
-                options = promotion_options(self.client.promotions(program))
+                listed = self.client.promotions(program)
+                try:  # and the program's promotions made in the new UI, when the org has any
+                    listed = pd.concat([listed, new_ui_rows(
+                        self.client.promotions_v3().metadata, program)], ignore_index=True)
+                except NotFound:  # a cluster without GET /v3/promotions
+                    pass
+                except Exception as exc:  # noqa: BLE001 - the old UI's list still shows
+                    problem = (f"Could not list the new-UI promotions of program {program}: "
+                               f"{_reason(exc)}.")
+                options = promotion_options(listed)
             except Exception as exc:  # noqa: BLE001 - shown in the status line, never raised
                 problem = f"Could not list the promotions of program {program}: {_reason(exc)}."
         self._promotions_of = program if problem is None else None  # a failure is retried
