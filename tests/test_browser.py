@@ -615,7 +615,7 @@ def test_jupyterlab_explore_5000_customers_within_default_iopub_limits(browser, 
         # -- 3. Another promotion from the picker, then Fetch: IOPub messages counted
         picker = page.locator('.widget-dropdown:has(label:text-is("Promotion")) select')
         listed = [o.replace("\xa0", " ") for o in picker.locator("option").all_inner_texts()]
-        assert DOUBLE_POINTS_LABEL in listed and len(listed) == 4, listed
+        assert DOUBLE_POINTS_LABEL in listed and len(listed) == 6, listed  # 2 of the new UI
         picker.select_option(label=DOUBLE_POINTS_LABEL)
         id_box = page.locator('.widget-text:has(label:text-is("Promotion id")) input')
         page.wait_for_function(f"box => box.value === '{DOUBLE_POINTS}'",
