@@ -84,7 +84,7 @@ def test_a_sample_fetch_shows_the_running_estimate_narrowing(sb):
     assert f"customers reached {last['estimate']:.1%}" in text
     assert "a random sample of 1,000 of 1,200 customers" in app.showing.value
     assert app.results["issuance"]["cohort_customers"].iloc[0] == 1000
-    assert "Fetched 1,000 of 1,000" in app.message.value
+    assert "Fetched 1,000 of 1,000 customers in random order" in app.message.value
     # one message per round on the estimate line, plus the first and the final one
     assert counter.per_comm[estimate_comm] == len(rounds) + 2
 

@@ -45,10 +45,9 @@ RUNNING_COLUMNS = ("round", "fetched", "figure", "restriction", "estimate", "low
                    "half_width", "precision")
 """Columns of :attr:`RunningEstimate.frame`."""
 _SHOWN = ("customers_reached", "share_of_limit")
-_HELP = ("<small>Sample size: customers drawn at random from the customers above (0: every "
-         "customer). Precision: stop once every watched 95% interval (customers reached, "
-         "each promotion-wide cap's share) is within ± this many percentage points (0: fetch "
-         "the whole sample). The line below then shows the running estimate.</small>")
+_HELP = ("<small>customers drawn at random (0: every customer) · stop once every watched 95% "
+         "interval (customers reached, each promotion-wide cap's share) is this narrow (0: the "
+         "whole sample)</small>")
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,15 @@ class SampleSettings:
     size: int | None
     precision: float | None
     seed: int
+
+    def words(self, customers: int, promotion: Any) -> str:
+        """What Fetch does, in words (the status line while it runs)."""
+        of = f" of {customers:,}" if self.size else ""
+        if self.precision is None:
+            return (f"Fetching a random sample of {self.size:,}{of} customers of promotion "
+                    f"{promotion}, in rounds…")
+        return (f"Fetching up to {self.size or customers:,}{of} customers of promotion "
+                f"{promotion} in random order, until ±{self.precision * 100:.1f} pp…")
 
 
 def _size(value: Any) -> int:
@@ -127,8 +135,9 @@ class SampleMode:
               cancel: threading.Event, on_progress: Callable[[int, int], object],
               **options: Any) -> Cohort:
         """Fetch ``settings``' sample of ``source`` in rounds for ``ids`` (program, promotion),
-        recording each round's estimates. Raises ``FetchInterrupted`` (with what was fetched
-        and its design) on cancel, as ``fetch_cohort``."""
+        recording each round's estimates; ``on_progress(done, total)`` counts over the whole
+        sample. Raises ``FetchInterrupted`` (with what was fetched and its design) on cancel, as
+        ``fetch_cohort``."""
         sample = draw_sample(source, settings.size, seed=settings.seed)
         total, offset = len(sample.ids), [0]
         target = -math.inf if settings.precision is None else settings.precision

@@ -250,7 +250,6 @@ class Dashboard:
             return
         self._cancel.clear()
         total = len(ids) if settings is None else settings.size or len(ids)
-        what = f"{total:,}" if settings is None else f"a random sample of {total:,} of {len(ids):,}"
         with self._lock:
             if self.cohort is None:
                 self._clear(f"fetching promotion {promotion}…")
@@ -262,7 +261,8 @@ class Dashboard:
         self._show_progress(0, total, force=True)
         self.progress.max = total
         self.fetch_button.disabled, self.cancel_button.disabled = True, False
-        self.status.say(f"Fetching {what} customers of promotion {promotion}…")
+        self.status.say(f"Fetching {total:,} customers of promotion {promotion}…"
+                        if settings is None else settings.words(len(ids), promotion))
         if settings is None:
             self.sampling.running.clear()
         self._thread = threading.Thread(target=self._fetch, args=(program, promotion, source,
@@ -315,7 +315,9 @@ class Dashboard:
             counts = cohort.status_counts()
             failed, invalid = int(counts["failed"] + counts["not_found"]), int(counts["invalid"])
             text = (f"Cancelled: {fetched:,} of {total:,} customers fetched; the charts show "
-                    "those." if cancelled else f"Fetched {fetched:,} of {total:,} customers.")
+                    "those." if cancelled else f"Fetched {fetched:,} of {total:,} customers"
+                    + ("." if settings is None else " in random order (the estimates "
+                       "below)."))
             if failed or invalid:
                 text += (f" {failed:,} not found or failed, {invalid:,} invalid ids "
                          "(see app.cohort.errors).")
