@@ -117,6 +117,8 @@ class Dashboard:
     status : capnb.reports.status.StatusLine
     pickers : capnb.reports.pickers.Pickers
         Owns the pickers, the id boxes and the ↻ button above.
+    sampling, utilisation : running_estimate.SampleMode, utilisation_view.UtilisationView
+        Own the sample controls and the running estimate; the utilisation chart and histogram.
     figures : dict of str -> plotly.graph_objects.FigureWidget
         Keys in :data:`FIGURES`; updated in place.
     results : dict of str -> DataFrame
