@@ -41,9 +41,10 @@ from capnb.reports.status import LEVELS
 
 __all__ = ["RUNNING_COLUMNS", "RunningEstimate", "SampleMode", "SampleSettings"]
 
-RUNNING_COLUMNS = ("round", "fetched", "figure", "restriction", "estimate", "low", "high",
-                   "half_width", "precision")
-"""Columns of :attr:`RunningEstimate.frame`."""
+RUNNING_COLUMNS = {"round": "int64", "fetched": "int64", "figure": "str", "restriction": "str",
+                   "estimate": "float64", "low": "float64", "high": "float64",
+                   "half_width": "float64", "precision": "float64"}
+"""Columns of :attr:`RunningEstimate.frame` and their dtypes."""
 _SHOWN = ("customers_reached", "share_of_limit")
 _HELP = ("<small>customers drawn at random (0: every customer) · stop once every watched 95% "
          "interval (customers reached, each promotion-wide cap's share) is this narrow (0: the "
@@ -185,7 +186,7 @@ class RunningEstimate:
     def __init__(self, as_of: Any = None) -> None:
         self.as_of = as_of
         self.widget = W.HTML("")
-        self.frame = pd.DataFrame(columns=list(RUNNING_COLUMNS))
+        self.frame = _empty()
         self._rows: list[pd.DataFrame] = []
         self._total = self._population = 0
         self._target: float | None = None
@@ -194,7 +195,7 @@ class RunningEstimate:
     def start(self, total: int, population: int, target: float | None) -> None:
         """A new sample fetch of ``total`` of ``population`` customers (``target``: share)."""
         self._rows, self._total, self._population, self._target = [], total, population, target
-        self.frame = pd.DataFrame(columns=list(RUNNING_COLUMNS))
+        self.frame = _empty()
         self._last = ""
         self.widget.value = _line(f"Fetching a random sample of {total:,} of {population:,} "
                                   "customers: the estimate appears after the first "
@@ -208,11 +209,12 @@ class RunningEstimate:
         """One round done: its estimates into :attr:`frame`, the line rewritten once."""
         estimates = population_estimates(promotion, cohort, as_of=self.as_of)
         fetched = int(cohort.customers["status"].ne("invalid").sum())
-        rows = estimates[list(RUNNING_COLUMNS[2:])].copy()
+        rows = estimates[list(RUNNING_COLUMNS)[2:]].copy()
         rows.insert(0, "fetched", fetched)
         rows.insert(0, "round", len(self._rows) + 1)
         self._rows.append(rows)
-        self.frame = pd.concat(self._rows, ignore_index=True)
+        self.frame = pd.concat(self._rows, ignore_index=True).astype(
+            {"round": "int64", "fetched": "int64"})
         target = ("" if self._target is None else f" (target ±{self._target * 100:.1f} pp)")
         parts = [_figure_text(row) for row in estimates.itertuples(index=False)
                  if row.figure in _SHOWN]
@@ -241,6 +243,10 @@ class RunningEstimate:
                                                 if self._target is not None else "")
         self.widget.value = _line(f"{'Cancelled after' if cancelled else 'Estimate from'} "
                                   f"{self._last}; {why}.", "warning" if cancelled else "info")
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in RUNNING_COLUMNS.items()})
 
 
 def _figure_text(row: Any) -> str:
