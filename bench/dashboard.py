@@ -8,7 +8,10 @@ their cost is in the dashboard's time, and counted. Targets: dashboard / fetch_c
 (median), messages per fetch < 100 (JupyterLab drops output beyond 1,000 a second).
 
 Run: ``python bench/dashboard.py [--customers 5000] [--repeat 3] [--profile]``
-(``--profile`` prints a pyinstrument profile of one dashboard fetch).
+(``--profile`` prints a pyinstrument profile of one dashboard fetch). With ``--sample N`` and/or
+``--precision PP`` (percentage points) the dashboard fetches a random sample in rounds, showing
+the running estimate (issue 16): ``fetch_cohort`` then fetches the same customers, and the
+report adds the rounds and the estimate line's messages.
 """
 
 from __future__ import annotations
@@ -35,23 +38,33 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--latency-ms", type=float, default=5)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sample", type=int, default=0, help="sample size (0: every customer)")
+    parser.add_argument("--precision", type=float, default=0.0,
+                        help="precision target in percentage points (0: off)")
     args = parser.parse_args()
     data = SandboxData(customers=args.customers)
     ids = list(data.customer_ids)
     program, promotion = data.program_id, data.promotion_ids[0]
     auth = capnb.BasicAuth(SANDBOX_TILL_ID, SANDBOX_PASSWORD)
-    api, app_seconds, messages, sizes = [], [], [], []
+    api, app_seconds, messages, sizes, rounds, estimate_messages = [], [], [], [], [], []
 
     with sandbox_process(args.customers, args.latency_ms) as url, MessageCounter() as counter:
         client = capnb.Client(url, auth, pool_size=args.workers)
         app = dashboard(client, program_id=program, promotion_id=promotion, customers=ids,
-                        as_of=SANDBOX_AS_OF, workers=args.workers)
+                        as_of=SANDBOX_AS_OF, workers=args.workers, sample=args.sample,
+                        precision=args.precision / 100 or None)
+        sampled = bool(args.sample or args.precision)
+        wanted = ids
+        if sampled:  # fetch_cohort then fetches the customers the dashboard's sample fetches
+            app.fetch_button.click()
+            assert app.wait(600)
+            wanted = app.cohort.fetched_customer_ids.tolist()
         for _ in range(args.repeat):
             started = time.perf_counter()
-            cohort = capnb.fetch_cohort(client, ids, program, promotion, workers=args.workers,
-                                        progress=False)
+            cohort = capnb.fetch_cohort(client, wanted, program, promotion,
+                                        workers=args.workers, progress=False)
             api.append(time.perf_counter() - started)
-            assert cohort.errors.empty and len(cohort.customers) == len(ids)
+            assert cohort.errors.empty and len(cohort.customers) == len(wanted)
 
             counter.reset()
             started = time.perf_counter()
@@ -60,6 +73,12 @@ def main() -> None:
             app_seconds.append(time.perf_counter() - started)
             messages.append(counter.total)
             sizes.append(counter.bytes)
+            if sampled:
+                assert app.cohort.fetched_customer_ids.tolist() == wanted  # same seed, same stop
+                rounds.append(int(app.running["round"].max()))
+                estimate_messages.append(counter.per_comm[app.estimate.comm.comm_id])
+                assert "Fetched" in app.message.value and "Estimate from" in app.estimate.value
+                continue
             assert f"Fetched {len(ids):,} of {len(ids):,}" in app.message.value, app.message.value
             assert app.progress_text.value == f"{len(ids):,} / {len(ids):,} customers"
         by_class = counter.by_class()
@@ -82,6 +101,9 @@ def main() -> None:
         ("ratio, worst repetition", max(ratios)),
         ("comm messages per fetch (max; target < 100)", max(messages)),
         ("comm kB per fetch (max)", max(sizes) / 1000),
+        *([("sample size / precision pp", f"{args.sample} / {args.precision}"),
+           ("customers fetched (last)", len(wanted)), ("rounds (last)", rounds[-1]),
+           ("estimate line messages (last)", estimate_messages[-1])] if sampled else []),
     ], fetch_cohort_s=api, dashboard_s=app_seconds, messages=messages,
         messages_by_widget_last_fetch=by_class)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -669,4 +670,114 @@ def test_jupyterlab_explore_5000_customers_within_default_iopub_limits(browser, 
         problems.append(f"{len(front_end)} front-end errors, e.g. {front_end[:3]}")
     if outside:
         problems.append(f"JupyterLab page reached beyond loopback: {outside}")
+    assert not problems, "\n".join(problems)
+
+
+# -- JupyterLab: the dashboard's sample mode and its running estimate (issue 16) -------------------
+
+SAMPLE_ARGS = "sample=1000, precision=0.01"  # what an analyst passes to dashboard(...)
+# Every distinct text of the dashboard's running-estimate line, as the page showed it.
+_ESTIMATE_WATCH = """
+window.__capnbEstimates = [];
+new MutationObserver(() => {
+  const line = document.querySelector('.jp-OutputArea-output .capnb-estimate');
+  const seen = window.__capnbEstimates, text = line ? line.textContent : null;
+  if (text && seen[seen.length - 1] !== text) seen.push(text);
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+_ESTIMATE_SAYS = """([prefix, from]) => window.__capnbEstimates.slice(from)
+    .some(text => text.startsWith(prefix))"""
+
+
+def _shot(page: Any, name: str) -> Path:
+    """The dashboard as it is now (no waiting for charts to settle: a fetch is running)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"jupyterlab-sample-{name}.png"
+    page.evaluate("() => { const r = window.__capnb.root(); if (r) r.scrollIntoView(); }")
+    page.screenshot(path=str(path))  # the top of the dashboard: controls, estimate, banner
+    return path
+
+
+def test_jupyterlab_dashboard_sample_shows_the_running_estimate(browser, jupyterlab, tmp_path):
+    """Issue 16 as an analyst runs it: explore.ipynb with ``dashboard(..., sample=1000,
+    precision=0.01)`` on 5,000 sandbox customers in JupyterLab (default limits): the running
+    estimate appears during the fetch and its intervals narrow; then every customer in random
+    order until ±1 pp (the sample box set to 0, Fetch), with the IOPub messages counted."""
+    lab, problems = jupyterlab, []
+    nb = nbformat.read(tmp_path / "work" / "explore.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if "widgets.dashboard(" in c.source]
+    assert "tz=timezone)" in cell.source, cell.source
+    cell.source = cell.source.replace("tz=timezone)", f"tz=timezone, {SAMPLE_ARGS})")
+    nbformat.write(nb, tmp_path / "work" / "sample.ipynb")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route("**/*", lambda route: route.continue_() if urlsplit(
+        route.request.url).hostname in ("127.0.0.1", "localhost") else route.abort())
+    context.add_init_script(_PAGE_HELPERS)
+    context.add_init_script(_ESTIMATE_WATCH)
+    iopub, console_errors, shots = _IOPub(), [], []
+    page = context.new_page()
+    page.on("websocket", iopub.attach)
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(f"{lab.base}/lab/tree/sample.ipynb?token={lab.token}")
+        page.wait_for_function(_KERNEL_IDLE, timeout=90_000)
+        page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+        # -- 1. Run All: a random sample of 1,000 of the 5,000, fetched in rounds
+        iopub.phase = "run-all"
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        if _wait(page, _ESTIMATE_SAYS, ["After ", 0], 150, problems,
+                 "Run All: the running estimate during the fetch"):
+            shots.append(_shot(page, "run-all-during"))
+        _wait(page, _ESTIMATE_SAYS, ["Estimate from ", 0], 150, problems,
+              "Run All: the final estimate")
+        _wait(page, "() => window.__capnb.executed()", None, 90, problems,
+              "Run All: every cell executed and the kernel idle")
+        shots.append(_shot(page, "run-all-after"))
+        first = page.evaluate("() => window.__capnbEstimates")
+        # -- 2. Every customer in random order until ±1 pp: the sample box set to 0, Fetch
+        page.wait_for_function(_KERNEL_IDLE, timeout=60_000)
+        size = page.locator('.widget-inline-hbox:has(label:text-is("Sample size")) input')
+        size.fill("0")
+        size.press("Enter")
+        page.wait_for_function(_KERNEL_IDLE, timeout=30_000)
+        start = len(first)
+        iopub.phase = "fetch"
+        fetch_started = time.monotonic()
+        page.locator("button", has_text="Fetch").click()
+        if _wait(page, _ESTIMATE_SAYS, ["After ", start], 120, problems,
+                 "Fetch until ±1 pp: the running estimate during the fetch"):
+            shots.append(_shot(page, "precision-during"))
+        _wait(page, _ESTIMATE_SAYS, ["Estimate from ", start], 120, problems,
+              "Fetch until ±1 pp: the final estimate")
+        fetch_seconds = time.monotonic() - fetch_started
+        page.wait_for_function(_KERNEL_IDLE, timeout=60_000)
+        iopub.phase = "after"
+        shots += _screenshots(page, "sample-after")
+        second = page.evaluate("() => window.__capnbEstimates")[start:]
+        page_text = page.evaluate("() => document.body.innerText")
+    finally:
+        context.close()
+    print(f"IOPub messages: Run All (sample of 1,000) {iopub.total('run-all')} "
+          f"{iopub.by_type('run-all')}; Fetch until ±1 pp {iopub.total('fetch')} in "
+          f"{fetch_seconds:.1f} s {iopub.by_type('fetch')}; estimate lines seen: Run All "
+          f"{len(first)}, Fetch {len(second)}; last: {second[-1:]}; screenshots "
+          f"{[str(p) for p in shots]}")
+    interval = r"\d+\.\d% \(\d+\.\d–\d+\.\d%\)"
+    during = [t for t in second if t.startswith("After ")]
+    if len(during) < 2:
+        problems.append(f"Fetch until ±1 pp: {len(during)} running estimates seen: {second}")
+    for text in (first[-1:] + second[-1:]):
+        if not text.startswith("Estimate from ") or len(re.findall(interval, text)) < 2:
+            problems.append(f"a final estimate without its intervals: {text!r}")
+    if first and "1,000 sampled customers (random sample of 5,000)" not in first[-1]:
+        problems.append(f"Run All: the final estimate is not of the sample: {first[-1]!r}")
+    if second and "stopped at the target" not in second[-1]:
+        problems.append(f"Fetch until ±1 pp did not stop at the target: {second[-1]!r}")
+    if iopub.total("fetch") >= FETCH_IOPUB_BUDGET:
+        problems.append(f"Fetch until ±1 pp sent {iopub.total('fetch')} IOPub messages")
+    if IOPUB_WARNING in page_text or iopub.warnings:
+        problems.append(f"'{IOPUB_WARNING}': {iopub.warnings[:1]}")
+    front_end = [e for e in console_errors if any(s in e for s in _FRONT_END_ERRORS)]
+    if front_end:
+        problems.append(f"{len(front_end)} front-end errors, e.g. {front_end[:3]}")
     assert not problems, "\n".join(problems)

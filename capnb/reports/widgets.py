@@ -8,7 +8,8 @@ errors included, appear as a readable line in ``app.message`` (:mod:`capnb.repor
 
 Controls, from the top: a **program** picker and a **promotion** picker (with a ↻ button to list
 them again), each beside the id box it fills (:mod:`capnb.reports.pickers`); the **customers**
-box; **Fetch**, **Cancel** and the progress bar; the status line; then the filters (activity,
+box; the **sample** controls (:mod:`capnb.reports.running_estimate`); **Fetch**, **Cancel** and
+the progress bar; the status line and the running estimate of a sample; then the filters (activity,
 actions, date range, timezone, period; :mod:`capnb.reports.filters`) and the restriction picker
 of the per-customer histogram.
 
@@ -16,6 +17,9 @@ This module owns the layout, the fetch and the figures. Fetching runs ``fetch_co
 background thread; its ``on_progress`` moves the progress bar (throttled, exact at the end), its
 ``cancel`` event is the Cancel button (what was fetched is kept). Filters recompute from the
 cohort, fetching nothing. A chart is redrawn at most once per action, in one message (traffic).
+With a sample size or a precision target, Fetch draws a random sample and fetches it in rounds,
+the line :attr:`Dashboard.estimate` showing the estimates and their narrowing 95% intervals after
+each round (:attr:`Dashboard.running` keeps them); the charts show the sample when it ends.
 
 The line above the charts (:attr:`Dashboard.showing`) says what they show: during a fetch or
 after one that failed or was cancelled, the previous cohort (empty charts say why they are).
@@ -31,19 +35,21 @@ import ipywidgets as W
 import pandas as pd
 import plotly.graph_objects as go
 
-from capnb.analysis import benefits, limits
+from capnb.analysis import benefits
 from capnb.api.client import Client
 from capnb.errors import CapnbError, ValidationError
 from capnb.fetch.cohort import Cohort, FetchInterrupted
 from capnb.fetch.inputs import read_customer_ids
 from capnb.fetch.summaries import fetch_cohort
 from capnb.models import Promotion
-from capnb.reports import charts, tables
+from capnb.reports import charts
 from capnb.reports.customers import customer_source
 from capnb.reports.filters import ALL_ACTIVITIES, action_options, activity_options, filter_cohort
-from capnb.reports.pickers import Pickers, label_tooltip
+from capnb.reports.pickers import Pickers
+from capnb.reports.running_estimate import SampleMode, SampleSettings
 from capnb.reports.status import StatusLine, banner
 from capnb.reports.traffic import Throttle, figure_widget, replace_figure
+from capnb.reports.utilisation_view import UtilisationView
 from capnb.validation import check_as_of, check_id, check_tz
 
 __all__ = ["FIGURES", "Dashboard", "dashboard"]
@@ -58,7 +64,6 @@ _FILTERED = ("issuance", "points", "timeline", "recency")
 _FILTER_NOTE = ("Activity and action filters apply to incentives (points and currencies carry no "
                 "activity in the summary). The date range keeps benefits whose <i>last</i> "
                 "issuance falls in it. Utilisation always uses the whole cohort.")
-_NO_PROMOTION = "no promotion configuration was given"
 
 
 class Dashboard:
@@ -87,6 +92,13 @@ class Dashboard:
     customers_input : ipywidgets.Textarea
         Customer ids separated by commas, spaces or new lines, or the path of a CSV/Parquet file
         with a ``customer_id`` column (empty: the ``customers`` given to :func:`dashboard`).
+    sample_input, precision_input : ipywidgets.IntText, ipywidgets.FloatText
+        Sample size (0: every customer) and precision target in percentage points (0: off).
+    estimate : ipywidgets.HTML
+        A sample fetch's running estimate, rewritten once per round.
+    running : DataFrame
+        Its rounds: ``round, fetched, figure, restriction, estimate, low, high, half_width,
+        precision`` (one row per round and figure of ``population_estimates``).
     fetch_button, cancel_button : ipywidgets.Button
     progress : ipywidgets.IntProgress
     progress_text : ipywidgets.Label
@@ -105,6 +117,8 @@ class Dashboard:
     status : capnb.reports.status.StatusLine
     pickers : capnb.reports.pickers.Pickers
         Owns the pickers, the id boxes and the ↻ button above.
+    sampling, utilisation : running_estimate.SampleMode, utilisation_view.UtilisationView
+        Own the sample controls and the running estimate; the utilisation chart and histogram.
     figures : dict of str -> plotly.graph_objects.FigureWidget
         Keys in :data:`FIGURES`; updated in place.
     results : dict of str -> DataFrame
@@ -118,7 +132,8 @@ class Dashboard:
     def __init__(self, source: Client | Cohort, *, program_id: Any = None,
                  promotion_id: Any = None, customers: Any = None,
                  promotion: Promotion | None = None, as_of: Any = None, tz: str = "UTC",
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, sample: int = 0, precision: float | None = None,
+                 seed: int = 0) -> None:
         if not isinstance(source, Client | Cohort):
             raise ValidationError("source", "must be a capnb.Client (to fetch) or a "
                                   f"capnb.Cohort (offline), got {type(source).__name__}")
@@ -127,6 +142,10 @@ class Dashboard:
                                   f"{type(promotion).__name__}")
         check_tz(tz)
         self.as_of = None if as_of is None else check_as_of(as_of)
+        self.sampling = SampleMode(sample, precision, seed, self.as_of, isinstance(source, Cohort))
+        self.sample_input, self.precision_input = (self.sampling.size_input,
+                                                   self.sampling.precision_input)
+        self.estimate = self.sampling.running.widget
         self.client = source if isinstance(source, Client) else None
         self.cohort: Cohort | None = source if isinstance(source, Cohort) else None
         self.promotion = promotion
@@ -174,23 +193,20 @@ class Dashboard:
         self.freq_dropdown = W.Dropdown(options=[("Day", "D"), ("Week", "W"), ("Month", "M"),
                                                  ("Hour", "h")], value="D",
                                         description="Period")
-        self.restriction_dropdown = W.Dropdown(options=[], description="Restriction",
-                                               style={"description_width": "initial"},
-                                               layout=W.Layout(width="auto", min_width="40em"))
-        self.notes = W.HTML("")
         self.showing = W.HTML("")
         self.figures: dict[str, go.FigureWidget] = {name: figure_widget() for name in FIGURES}
+        self.utilisation = UtilisationView(self.figures, self.results, self._lock, self._subject)
+        self.notes, self.restriction_dropdown = (self.utilisation.notes,
+                                                 self.utilisation.restriction_dropdown)
         self.fetch_button.on_click(lambda _: self.fetch())
         self.cancel_button.on_click(lambda _: self.cancel())
         for control in (self.activity_dropdown, self.action_select, self.date_from,
                         self.date_to, self.tz_input, self.freq_dropdown):
             control.observe(self._on_filter, names="value")
-        self.restriction_dropdown.observe(self._on_restriction, names="value")
-        self.restriction_dropdown.observe(label_tooltip, names="value")
         self.widget = W.VBox([
-            *self.pickers.rows, self.customers_input,
+            *self.pickers.rows, self.customers_input, self.sampling.row,
             W.HBox([self.fetch_button, self.cancel_button, self.progress, self.progress_text]),
-            self.message,
+            self.message, self.estimate,
             W.HBox([self.activity_dropdown, self.action_select]),
             W.HBox([self.date_from, self.date_to, self.tz_input, self.freq_dropdown]),
             W.HTML(f"<small>{_FILTER_NOTE}</small>"), self.showing,
@@ -205,6 +221,11 @@ class Dashboard:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
+
+    @property
+    def running(self) -> pd.DataFrame:
+        """The running estimate's rounds (empty without a sample fetch)."""
+        return self.sampling.running.frame
 
     def reload_lists(self) -> None:
         """List the programs and the chosen program's promotions again (the ↻ button; see
@@ -222,6 +243,7 @@ class Dashboard:
             promotion = check_id("promotion_id", self.promotion_input.value)
             source = customer_source(self.customers_input.value, self.customers)
             ids, _ = read_customer_ids(source)
+            settings = self.sampling.settings(len(ids)) if ids else None
         except CapnbError as exc:
             self.status.say(f"Cannot fetch: {exc}", "error")
             return
@@ -229,6 +251,7 @@ class Dashboard:
             self.status.say("Cannot fetch: no valid customer id was given.", "error")
             return
         self._cancel.clear()
+        total = len(ids) if settings is None else settings.size or len(ids)
         with self._lock:
             if self.cohort is None:
                 self._clear(f"fetching promotion {promotion}…")
@@ -237,12 +260,15 @@ class Dashboard:
                                             f"charts below still show {self._described()}.",
                                             "warning")
         self._throttle = Throttle(self.progress_interval)
-        self._show_progress(0, len(ids), force=True)
-        self.progress.max = len(ids)
+        self._show_progress(0, total, force=True)
+        self.progress.max = total
         self.fetch_button.disabled, self.cancel_button.disabled = True, False
-        self.status.say(f"Fetching {len(ids):,} customers of promotion {promotion}…")
+        self.status.say(f"Fetching {total:,} customers of promotion {promotion}…"
+                        if settings is None else settings.words(len(ids), promotion))
+        if settings is None:
+            self.sampling.running.clear()
         self._thread = threading.Thread(target=self._fetch, args=(program, promotion, source,
-                                                                  len(ids)),
+                                                                  total, settings),
                                         name="capnb-dashboard-fetch", daemon=True)
         self._thread.start()
 
@@ -260,14 +286,17 @@ class Dashboard:
             return not self._thread.is_alive()
         return True
 
-    def _fetch(self, program: int, promotion_id: int, source: Any, total: int) -> None:
+    def _fetch(self, program: int, promotion_id: int, source: Any, total: int,
+               settings: SampleSettings | None) -> None:
         try:
             promotion = self.client.promotion(program, promotion_id)
-            kwargs = {} if self.workers is None else {"workers": self.workers}
+            kwargs = {"cancel": self._cancel, "on_progress": self._show_progress,
+                      **({} if self.workers is None else {"workers": self.workers})}
             try:
-                cohort = fetch_cohort(self.client, source, program, promotion_id, progress=False,
-                                      cancel=self._cancel, on_progress=self._show_progress,
-                                      **kwargs)
+                cohort = (fetch_cohort(self.client, source, program, promotion_id,
+                                       progress=False, **kwargs) if settings is None else
+                          self.sampling.fetch(self.client, source, (program, promotion_id),
+                                              promotion, settings, **kwargs))
             except FetchInterrupted as exc:  # Cancel or a kernel interrupt: keep what came back
                 cohort = exc.cohort
                 self._cancel.set()
@@ -288,7 +317,9 @@ class Dashboard:
             counts = cohort.status_counts()
             failed, invalid = int(counts["failed"] + counts["not_found"]), int(counts["invalid"])
             text = (f"Cancelled: {fetched:,} of {total:,} customers fetched; the charts show "
-                    "those." if cancelled else f"Fetched {fetched:,} of {total:,} customers.")
+                    "those." if cancelled else f"Fetched {fetched:,} of {total:,} customers"
+                    + ("." if settings is None else " in random order (the estimates "
+                       "below)."))
             if failed or invalid:
                 text += (f" {failed:,} not found or failed, {invalid:,} invalid ids "
                          "(see app.cohort.errors).")
@@ -328,7 +359,11 @@ class Dashboard:
         subject = self._subject()
         name = (f"{subject.name} ({subject.id})" if isinstance(subject, Promotion)
                 and subject.name else f"promotion {self.cohort.promotion_id}")
-        return f"{name}, {len(self.cohort.customers):,} customers"
+        customers, design = self.cohort.customers, self.cohort.design
+        if design is None:
+            return f"{name}, {len(customers):,} customers"
+        return (f"{name}, a random sample of {int(customers['status'].ne('invalid').sum()):,} "
+                f"of {design.population_size:,} customers")
 
     # -- analysis --------------------------------------------------------------------------------
 
@@ -343,9 +378,8 @@ class Dashboard:
                 self.activity_dropdown.value = ALL_ACTIVITIES
                 self.action_select.options = action_options(cohort.incentives)
                 self.action_select.value = ()
-                self._load_utilisation(promotion, cohort)
                 self._quiet = False
-                self._draw_histogram()
+                self.utilisation.load(promotion, cohort, self.as_of)
                 self.refresh()
             except Exception:  # the caller clears the charts: none may show the previous cohort
                 self.cohort = self.promotion = None
@@ -353,31 +387,6 @@ class Dashboard:
             finally:
                 self._quiet = False
             self.showing.value = banner(f"The charts show {self._described()}.")
-
-    def _load_utilisation(self, promotion: Promotion | None, cohort: Cohort) -> None:
-        if promotion is None:
-            for key in ("utilisation", "customer_utilisation"):
-                self.results.pop(key, None)
-            replace_figure(self.figures["utilisation"], charts.no_data_figure(
-                "Restriction utilisation", _NO_PROMOTION))
-            self.notes.value = ""
-            self.restriction_dropdown.options = []
-            return
-        self.results["utilisation"] = limits.utilisation(promotion, cohort, as_of=self.as_of)
-        self.results["customer_utilisation"] = limits.customer_utilisation(
-            promotion, cohort, as_of=self.as_of)
-        replace_figure(self.figures["utilisation"], charts.utilisation_chart(
-            self.results["utilisation"], promotion=promotion))
-        frame = self.results["utilisation"][["name", "measurability", "note"]]
-        self.notes.value = tables.table(frame, kinds=dict.fromkeys(frame, "text"))._repr_html_()
-        names = list(self.results["customer_utilisation"]["restriction"].cat.categories)
-        table = self.results["utilisation"]
-        measurable = table.loc[table["restriction"].isin(names)
-                               & (table["measurability"] != "not_measurable"), "restriction"]
-        self.restriction_dropdown.options = names
-        # open on the first restriction there is something to draw for
-        self.restriction_dropdown.value = (measurable.iloc[0] if len(measurable)
-                                           else names[0] if names else None)
 
     def _clear(self, reason: str) -> None:
         for name, figure in self.figures.items():
@@ -444,28 +453,11 @@ class Dashboard:
         else:
             self.refresh()
 
-    def _on_restriction(self, change: dict[str, Any]) -> None:
-        if not self._quiet:
-            self._draw_histogram()
-
-    def _draw_histogram(self) -> None:
-        with self._lock:
-            frame = self.results.get("customer_utilisation")
-            name = self.restriction_dropdown.value
-            if frame is None or name is None:
-                reason = (_NO_PROMOTION if self.promotion is None
-                          else "no per-customer restriction")
-                figure = charts.no_data_figure("Per-customer usage", reason, self._subject())
-            else:
-                figure = charts.customer_utilisation_histogram(frame, name,
-                                                               promotion=self._subject())
-            replace_figure(self.figures["customer_utilisation"], figure)
-            self._stale.discard("customer_utilisation")
-
 
 def dashboard(source: Client | Cohort, *, program_id: Any = None, promotion_id: Any = None,
               customers: Any = None, promotion: Promotion | None = None, as_of: Any = None,
-              tz: str = "UTC", workers: int | None = None) -> Dashboard:
+              tz: str = "UTC", workers: int | None = None, sample: int = 0,
+              precision: float | None = None, seed: int = 0) -> Dashboard:
     """An app to answer "how is this promotion doing?" in JupyterLab.
 
     Parameters
@@ -488,6 +480,13 @@ def dashboard(source: Client | Cohort, *, program_id: Any = None, promotion_id: 
         Initial timezone of the timeline.
     workers : int, optional
         Concurrent requests (``fetch_cohort``'s default otherwise).
+    sample : int
+        Preset sample size: Fetch draws this many customers at random (0: every customer).
+    precision : float, optional
+        Preset precision target as a share (0.01 = ±1 percentage point): the sample is fetched
+        in rounds until every watched 95% interval is that narrow. None or 0: the whole sample.
+    seed : int
+        Seed of the random sample (``capnb.draw_sample``).
 
     Returns
     -------
@@ -496,4 +495,4 @@ def dashboard(source: Client | Cohort, *, program_id: Any = None, promotion_id: 
     """
     return Dashboard(source, program_id=program_id, promotion_id=promotion_id,
                      customers=customers, promotion=promotion, as_of=as_of, tz=tz,
-                     workers=workers)
+                     workers=workers, sample=sample, precision=precision, seed=seed)
