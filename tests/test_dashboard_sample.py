@@ -83,7 +83,12 @@ def test_a_sample_fetch_shows_the_running_estimate_narrowing(sb):
     last = rounds.iloc[-1]
     assert f"customers reached {last['estimate']:.1%}" in text
     assert "a random sample of 1,000 of 1,200 customers" in app.showing.value
-    assert app.results["issuance"]["cohort_customers"].iloc[0] == 1000
+    # every chart estimates the population, with its intervals (filters keep the design)
+    assert app.results["issuance"]["cohort_customers"].iloc[0] == CUSTOMERS
+    for name in ("utilisation", "issuance", "points", "timeline", "recency"):
+        assert any(c.endswith("_low") for c in app.results[name].columns), name
+    bars = [t for t in app.figures["issuance"].data if t.type == "bar"]
+    assert bars and all(t.error_y.array is not None for t in bars)
     assert "Fetched 1,000 of 1,000 customers in random order" in app.message.value
     # one message per round on the estimate line, plus the first and the final one
     assert counter.per_comm[estimate_comm] == len(rounds) + 2

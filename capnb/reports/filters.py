@@ -39,7 +39,8 @@ def action_options(incentives: pd.DataFrame) -> list[str]:
 def filter_cohort(cohort: Cohort, *, activity: str = ALL_ACTIVITIES,
                   actions: Sequence[str] = (), date_from: dt.date | None = None,
                   date_to: dt.date | None = None, tz: str = "UTC") -> Cohort:
-    """The cohort with the filters applied (customers unchanged: same denominator).
+    """The cohort with the filters applied (customers unchanged: same denominator; a random
+    sample keeps its design, so the charts still estimate the population).
 
     ``date_from`` and ``date_to`` (inclusive days in ``tz``) keep benefits whose *last*
     issuance falls in the range; a reversed range raises ``ValidationError``.
@@ -66,4 +67,4 @@ def filter_cohort(cohort: Cohort, *, activity: str = ALL_ACTIVITIES,
             frames[name] = frame[(last >= start) & (last < end)]
     return Cohort(program_id=cohort.program_id, promotion_id=cohort.promotion_id,
                   activity_id=cohort.activity_id, host=cohort.host,
-                  customers=cohort.customers, **frames)
+                  customers=cohort.customers, design=cohort.design, **frames)
