@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from capnb.models import Promotion
 
 __all__ = ["ESTIMATE_COLUMNS", "FIGURES", "estimate_text", "population_estimates",
-           "precision_watch", "sample_headline", "sample_text"]
+           "precision_watch", "sample_headline", "sample_text", "watched_widths"]
 
 ESTIMATE_COLUMNS: dict[str, str] = {
     "figure": "str", "restriction": "str", "kind": "str", "unit": "str", "limit": "Int64",
@@ -193,12 +193,19 @@ def precision_watch(promotion: Promotion | None = None, *, as_of: Any = None,
     moment = check_as_of(as_of)
 
     def watch(cohort: Cohort) -> dict[str, float]:
-        frame = population_estimates(promotion, cohort, as_of=moment)
-        frame = frame[frame["figure"].isin(chosen)]
-        return {f"{r.figure}" + (f" {r.restriction}" if pd.notna(r.restriction) else ""):
-                float(r.precision) for r in frame.itertuples(index=False)}
+        return watched_widths(population_estimates(promotion, cohort, as_of=moment), chosen)
 
     return watch
+
+
+def watched_widths(estimates: pd.DataFrame,
+                   figures: Iterable[str] = ("customers_reached", "share_of_limit"),
+                   ) -> dict[str, float]:
+    """The half-widths (as shares) a :func:`precision_watch` reads from a
+    :func:`population_estimates` frame, keyed by figure and restriction."""
+    chosen = estimates[estimates["figure"].isin(tuple(figures))]
+    return {f"{r.figure}" + (f" {r.restriction}" if pd.notna(r.restriction) else ""):
+            float(r.precision) for r in chosen.itertuples(index=False)}
 
 
 def sample_headline(promotion: Promotion, cohort: Cohort, estimates: pd.DataFrame, *,

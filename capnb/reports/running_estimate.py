@@ -5,12 +5,14 @@ target in percentage points, 0 = off), reads them (:meth:`SampleMode.settings`, 
 ``ValidationError`` before any request), and fetches: :func:`capnb.draw_sample` over the
 customer ids (``seed``), then the sample's customers in their random order in rounds
 (:func:`capnb.fetch.sequential.fetch_rounds`: 400, then 10% more each), stopping once every
-watched 95% interval (:func:`capnb.analysis.estimates.precision_watch`) is within the target,
-or when the whole sample is fetched.
+watched 95% interval (customers reached, each promotion-wide cap's share:
+:func:`capnb.analysis.estimates.watched_widths`) is within the target, or when the whole
+sample is fetched.
 
-After each round :class:`RunningEstimate` computes :func:`population_estimates` of the cohort
-so far, keeps its rows in :attr:`RunningEstimate.frame` (one row per round and figure, to plot
-the narrowing) and rewrites one line, in one widget message::
+After each round :func:`population_estimates` of the cohort so far is computed once: the stop
+reads its half-widths, and :class:`RunningEstimate` keeps its rows in
+:attr:`RunningEstimate.frame` (one row per round and figure, to plot the narrowing) and
+rewrites one line, in one widget message::
 
     After 880 of 1,000 sampled customers (random sample of 5,000): customers reached 87.6%
     (85.7–89.3%) · Budget: … 64.1% (61.0–67.2%) · widest ±1.8 pp (target ±1.0 pp)
@@ -28,7 +30,7 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
-from capnb.analysis.estimates import estimate_text, population_estimates, precision_watch
+from capnb.analysis.estimates import estimate_text, population_estimates, watched_widths
 from capnb.api.client import Client
 from capnb.errors import ValidationError
 from capnb.fetch.cohort import Cohort, FetchInterrupted
@@ -142,7 +144,6 @@ class SampleMode:
         sample = draw_sample(source, settings.size, seed=settings.seed)
         total, offset = len(sample.ids), [0]
         target = -math.inf if settings.precision is None else settings.precision
-        watch = precision_watch(promotion, as_of=self.as_of)
         self.running.start(total, sample.design.population_size, settings.precision)
 
         def fetch_round(part: list[int]) -> Cohort:
@@ -152,9 +153,10 @@ class SampleMode:
             offset[0] += len(part)
             return cohort
 
-        def recorded(cohort: Cohort) -> dict[str, float]:
-            widths = watch(cohort)
-            self.running.record(promotion, cohort, max(widths.values(), default=math.inf))
+        def recorded(cohort: Cohort) -> dict[str, float]:  # the watch: estimates once a round
+            estimates = population_estimates(promotion, cohort, as_of=self.as_of)
+            widths = watched_widths(estimates)
+            self.running.record(estimates, cohort, max(widths.values(), default=math.inf))
             return widths
 
         try:
@@ -205,9 +207,9 @@ class RunningEstimate:
         """An ordinary fetch: no running estimate."""
         self.widget.value = ""
 
-    def record(self, promotion: Promotion | None, cohort: Cohort, widest: float) -> None:
-        """One round done: its estimates into :attr:`frame`, the line rewritten once."""
-        estimates = population_estimates(promotion, cohort, as_of=self.as_of)
+    def record(self, estimates: pd.DataFrame, cohort: Cohort, widest: float) -> None:
+        """One round done: its ``estimates`` (:func:`population_estimates` of ``cohort``) into
+        :attr:`frame`, the line rewritten once."""
         fetched = int(cohort.customers["status"].ne("invalid").sum())
         rows = estimates[list(RUNNING_COLUMNS)[2:]].copy()
         rows.insert(0, "fetched", fetched)
