@@ -470,8 +470,8 @@ def _sample_words(cohort: Any, promotion: Any, as_of: pd.Timestamp) -> str:
               if len(shares) else "")
     words = sample_text(cohort)
     return (f"{words[0].upper()}{words[1:]}.{widest} Every figure about all customers is an "
-            "estimate with its 95% interval; lists of customers, the histograms of usage "
-            "levels and the platform's own count describe the sampled customers.")
+            "estimate with its 95% interval; lists of customers and the platform's own "
+            "count describe the sampled customers.")
 
 
 def run_details(*, parameters: Mapping[str, Any], source: DataSource | str,
