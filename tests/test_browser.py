@@ -675,7 +675,8 @@ def test_jupyterlab_explore_5000_customers_within_default_iopub_limits(browser, 
 
 # -- JupyterLab: the dashboard's sample mode and its running estimate (issue 16) -------------------
 
-SAMPLE_ARGS = "sample=1000, precision=0.01"  # what an analyst passes to dashboard(...)
+SAMPLE_PARAMETERS = {"sample = 0 ": "sample = 1000 ", "precision = 0.0 ": "precision = 0.01 "}
+"""explore.ipynb's parameters as an analyst sets them for a sample (they go to dashboard())."""
 # Every distinct text of the dashboard's running-estimate line, as the page showed it.
 _ESTIMATE_WATCH = """
 window.__capnbEstimates = [];
@@ -699,15 +700,16 @@ def _shot(page: Any, name: str) -> Path:
 
 
 def test_jupyterlab_dashboard_sample_shows_the_running_estimate(browser, jupyterlab, tmp_path):
-    """Issue 16 as an analyst runs it: explore.ipynb with ``dashboard(..., sample=1000,
-    precision=0.01)`` on 5,000 sandbox customers in JupyterLab (default limits): the running
+    """Issue 16 as an analyst runs it: explore.ipynb with its parameters ``sample = 1000`` and
+    ``precision = 0.01`` on 5,000 sandbox customers in JupyterLab (default limits): the running
     estimate appears during the fetch and its intervals narrow; then every customer in random
     order until ±1 pp (the sample box set to 0, Fetch), with the IOPub messages counted."""
     lab, problems = jupyterlab, []
     nb = nbformat.read(tmp_path / "work" / "explore.ipynb", as_version=4)
-    (cell,) = [c for c in nb.cells if "widgets.dashboard(" in c.source]
-    assert "tz=timezone)" in cell.source, cell.source
-    cell.source = cell.source.replace("tz=timezone)", f"tz=timezone, {SAMPLE_ARGS})")
+    cell = nb.cells[1]
+    for shipped, chosen in SAMPLE_PARAMETERS.items():
+        assert shipped in cell.source, cell.source
+        cell.source = cell.source.replace(shipped, chosen)
     nbformat.write(nb, tmp_path / "work" / "sample.ipynb")
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.route("**/*", lambda route: route.continue_() if urlsplit(
