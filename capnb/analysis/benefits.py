@@ -109,7 +109,7 @@ def issuance_counts(cohort: Cohort, by: str | Sequence[str] = ("action",)) -> pd
         records = []
         for _, part in grouped:
             issued = scale.values(part["customer_id"], part[COUNT_COLUMNS[name]])
-            records.append(with_intervals({}, {
+            records.append(with_intervals({
                 "customers": scale.customers(issued > 0), "issued": scale.total(issued),
                 "share_of_cohort": scale.share(issued > 0)}, counts=("customers", "issued")))
         estimates = pd.DataFrame.from_records(records, index=out.index)
@@ -167,8 +167,9 @@ def points_summary(cohort: Cohort) -> pd.DataFrame:
             "max_per_customer": grouped["total"].max(), "last_issued_on": grouped["last"].max(),
         }).rename_axis("name").reset_index()
         out.insert(0, "kind", kind)
-        if scale is not None:
-            out = pd.concat([out, _points_estimates(scale, per, out.index)], axis=1)
+        if scale is not None:  # the population's figures replace the sample's
+            estimates = _points_estimates(scale, per, out.index)
+            out[list(estimates.columns)] = estimates
         parts.append(out)
     out = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
     dtypes = POINTS_SUMMARY_COLUMNS
@@ -177,8 +178,6 @@ def points_summary(cohort: Cohort) -> pd.DataFrame:
         out["share_of_cohort"] = out["customers"] / denominator
         out["mean_per_cohort_customer"] = out["total"] / denominator
     else:
-        for column in _POINTS_ESTIMATES:
-            out[column] = out.pop(f"{column}_estimate")
         dtypes = {**dtypes, **interval_columns(_POINTS_ESTIMATES)}
     return typed_frame(out.reindex(columns=list(dtypes)), dtypes)
 
@@ -205,8 +204,7 @@ def _points_estimates(scale: Scale, per: pd.DataFrame, index: pd.Index) -> pd.Da
                    "median_per_customer": domain.quantile(amounts, 0.5),
                    "p90_per_customer": domain.quantile(amounts, 0.9)}
         figures["mean_per_cohort_customer"] = figures["total"].scaled(1 / scale.size)
-        record = with_intervals({}, figures, counts=("customers", "issuances"))
-        records.append({(f"{k}_estimate" if k in figures else k): v for k, v in record.items()})
+        records.append(with_intervals(figures, counts=("customers", "issuances")))
     return pd.DataFrame.from_records(records, index=index)
 
 
@@ -378,7 +376,7 @@ def _timeline_estimates(scale: Scale, latest: pd.DataFrame, out: pd.DataFrame) -
             so_far = scale.values(part.loc[upto.to_numpy(bool), "customer_id"]) > 0
             figures.update(cumulative_customers=scale.customers(so_far),
                            cumulative_share=scale.share(so_far))
-        records.append(with_intervals({}, figures, counts=_TIMELINE_ESTIMATES[:2]))
+        records.append(with_intervals(figures, counts=_TIMELINE_ESTIMATES[:2]))
     estimates = pd.DataFrame.from_records(records, index=out.index,
                                           columns=[*_TIMELINE_ESTIMATES,
                                                    *interval_columns(_TIMELINE_ESTIMATES)])
@@ -449,8 +447,8 @@ def recency(cohort: Cohort, as_of: Any = None) -> pd.DataFrame:
               "share_of_cohort": "float64", "as_of": UTC_TIMESTAMP}
     scale = scale_of(cohort)
     if scale is not None:  # the population's counts, with intervals
-        records = [with_intervals({}, {"customers": scale.customers(flags),
-                                       "share_of_cohort": scale.share(flags)},
+        records = [with_intervals({"customers": scale.customers(flags),
+                                   "share_of_cohort": scale.share(flags)},
                                   counts=("customers",)) for flags in members]
         estimates = pd.DataFrame.from_records(records)
         frame[list(estimates.columns)] = estimates

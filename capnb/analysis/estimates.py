@@ -28,9 +28,10 @@ from capnb.analysis.facts import MAX_FACTS, Fact, Headline, subject, time_left
 from capnb.analysis.limits import utilisation
 from capnb.analysis.measure import NEAR_CAP
 from capnb.analysis.notes import estimate_text
-from capnb.analysis.summary import check_cohort, fetched_ids
+from capnb.analysis.population import scale_of
+from capnb.analysis.summary import check_cohort, fetched_benefits, fetched_ids
 from capnb.errors import ValidationError
-from capnb.intervals import Interval, proportion_interval, total_interval
+from capnb.intervals import Interval
 from capnb.labels import restriction_label
 from capnb.schema import typed_frame
 from capnb.validation import check_as_of
@@ -114,22 +115,17 @@ def population_estimates(promotion: Promotion | None, cohort: Cohort, *, as_of: 
         ``measurability`` (``estimate``) and ``note`` (words, with the interval).
         Unlimited or unmeasurable restrictions give no row.
     """
-    design = _design(cohort)
-    ids = fetched_ids(cohort)
-    n, size = len(ids), design.population_size
-    strata, population = design.strata_of(ids), design.population
-    shape = {"sampled": n, "population": size}
+    _design(cohort)
+    scale = scale_of(cohort)
+    shape = {"sampled": scale.sampled, "population": scale.size}
     reached_ids = cohort.customers.loc[cohort.customers["status"].eq("ok"), "customer_id"]
-    reached = np.isin(ids, reached_ids.to_numpy(dtype="int64"))
-    rows = [_row("customers_reached", "share", "customers",
-                 proportion_interval(reached, population, strata), 1.0,
+    reached = np.isin(scale.ids, reached_ids.to_numpy(dtype="int64"))
+    rows = [_row("customers_reached", "share", "customers", scale.share(reached), 1.0,
                  what="the share of customers reached (with at least one benefit)", **shape)]
-    points = cohort.points[cohort.points["customer_id"].isin(ids)]
-    per_customer = (points.groupby(points["customer_id"].astype("int64"))["total_points"].sum()
-                    .reindex(ids, fill_value=0.0).to_numpy(dtype=float))
+    points = fetched_benefits(cohort, "points", scale.ids)
     rows.append(_row("points_issued", "total", "points",
-                     total_interval(per_customer, population, strata), np.nan,
-                     what="the points issued in total", **shape))
+                     scale.total(scale.values(points["customer_id"], points["total_points"])),
+                     np.nan, what="the points issued in total", **shape))
     if promotion is not None:
         rows.extend(_cap_rows(promotion, cohort, check_as_of(as_of), shape))
     frame = pd.DataFrame.from_records(rows, columns=list(ESTIMATE_COLUMNS))

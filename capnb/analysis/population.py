@@ -113,15 +113,15 @@ class Scale:
         """The scale of a domain (the customers where ``mask`` holds), its population per
         stratum estimated from the sample: for figures per customer of the domain."""
         mask = np.asarray(mask, dtype=bool)
-        strata = self.strata if self.strata is not None else np.zeros(len(mask), dtype=int)
-        keys = list(self.population) if self.strata is not None else [0]
+        strata = self.strata if self.strata is not None else np.full(len(mask), None)
         sizes = {}
-        for key, size in zip(keys, self.population.values(), strict=True):
-            inside, sampled = int((mask & (strata == key)).sum()), int((strata == key).sum())
+        for key, size in self.population.items():
+            in_stratum = strata == key
+            inside = int((mask & in_stratum).sum())
             if inside:
-                sizes[key] = max(inside, round(size * inside / sampled))
+                sizes[key] = max(inside, round(size * inside / int(in_stratum.sum())))
         if self.strata is None:
-            return Scale(self.ids[mask], {None: sizes.get(0, 0)} if sizes else {None: 0})
+            return Scale(self.ids[mask], {None: sizes.get(None, 0)})
         return Scale(self.ids[mask], sizes, self.strata[mask])
 
     def _weights(self) -> np.ndarray:
@@ -177,11 +177,10 @@ def interval_columns(columns: Iterable[str]) -> dict[str, str]:
     return {f"{c}_{end}": "float64" for c in columns for end in ("low", "high")}
 
 
-def with_intervals(record: dict[str, Any], figures: dict[str, Interval],
-                   counts: Iterable[str] = ()) -> dict[str, Any]:
-    """``record`` with each of ``figures`` (column -> interval) as its estimate and its
+def with_intervals(figures: dict[str, Interval], counts: Iterable[str] = ()) -> dict[str, Any]:
+    """A record of each of ``figures`` (column -> interval): its estimate and its
     ``_low``/``_high`` columns; the columns in ``counts`` are rounded to whole customers."""
-    whole = set(counts)
+    whole, record = set(counts), {}
     for column, interval in figures.items():
         estimate = interval.estimate
         record[column] = (round(estimate) if column in whole and not np.isnan(estimate)
@@ -206,4 +205,4 @@ def population_statistics(scale: Scale, usage: np.ndarray, limit: Any, unlimited
                            customers_at_cap=scale.customers(usage >= limit),
                            customers_near_cap=scale.customers(usage >= NEAR_CAP * limit),
                            customers_over_cap=scale.customers(usage > limit))
-    return with_intervals({}, figures, counts=_CUSTOMER_COUNTS)
+    return with_intervals(figures, counts=_CUSTOMER_COUNTS)
