@@ -434,3 +434,18 @@ def test_the_report_source_fills_new_ui_limits_and_the_header_says_where_from():
             src.promotion(PROGRAM, 1133609999)
     finally:
         src.close()
+
+
+def test_new_ui_promotions_of_a_program(scripted):
+    """``Client.new_ui_promotions``: the list's promotions of this program only, as
+    Promotions; none from a cluster without the v3 list."""
+    other = _item(3, programId=PROGRAM + 1)
+    scripted.add(Scripted(200, {"data": {"content": [_item(1), other, _item(2)],
+                                         "totalPages": 1}}),
+                 Scripted(404, {"errors": [{"code": 404, "message": "No such resource"}]}))
+    client = _fast(scripted.url)
+    found = client.new_ui_promotions(PROGRAM, status="LIVE")
+    assert [(p.id, p.source) for p in found] == [(1_000_001, PROMOTION_SOURCE_V3),
+                                                 (1_000_002, PROMOTION_SOURCE_V3)]
+    assert "status=LIVE" in scripted.requests[0]["path"]
+    assert client.new_ui_promotions(PROGRAM) == []  # the 404

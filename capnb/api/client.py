@@ -24,7 +24,7 @@ from capnb.api.promotion_data import (
     issual_frame,
     usage_frame,
 )
-from capnb.api.promotion_v3 import check_hex_id, parse_v3_promotion
+from capnb.api.promotion_v3 import check_hex_id, parse_v3_promotion, promotions_from_v3
 from capnb.api.summary import parse_action_summary
 from capnb.api.transport import Throttle, Transport
 from capnb.config import (
@@ -283,6 +283,18 @@ class Client:
         if flag(include_draft_details):
             params["includeDraftDetails"] = "true"
         return fetch_v3_pages(self.get_json, V3_PROMOTIONS_PATH, params, limit)
+
+    def new_ui_promotions(self, program_id: int | str,
+                          status: str | list[str] | None = None) -> list[Promotion]:
+        """The program's promotions made in the new UI (:meth:`promotions_v3`, ``status``
+        filtered, those whose ``programId`` is ``program_id``), as :class:`Promotion`
+        (``source`` ``"v3 promotions"``); none on a cluster without that endpoint (404)."""
+        program = check_id("program_id", program_id)
+        try:
+            listed = self.promotions_v3(status=status)
+        except NotFound:
+            return []
+        return [p for p in promotions_from_v3(listed) if p.program_id == program]
 
     def lookup_customer(self, identifier_name: str, identifier_value: str | int,
                         source: str = "INSTORE", *, throttle: Throttle | None = None) -> int:

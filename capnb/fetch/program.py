@@ -8,8 +8,7 @@ from typing import Any
 
 from capnb.api.client import Client
 from capnb.api.promotion import parse_promotion
-from capnb.api.promotion_v3 import promotions_from_v3
-from capnb.errors import NotFound, ValidationError
+from capnb.errors import ValidationError
 from capnb.fetch.cohort import Cohort
 from capnb.fetch.summaries import fetch_cohort
 from capnb.models import Promotion
@@ -55,19 +54,10 @@ def fetch_program(client: Client, program_id: int | str, *,
                               "too")
     promotions = [parse_promotion(item) for item in client.promotion_payloads(program, status)]
     if check_bool("new_ui", new_ui):
-        promotions += _new_ui_promotions(client, program, status, {p.id for p in promotions})
+        listed = {p.id for p in promotions}
+        promotions += [p for p in client.new_ui_promotions(program, status)
+                       if p.id is not None and p.id not in listed]
     if customers is None:
         return promotions, {}
     return promotions, {p.id: fetch_cohort(client, customers, program, p.id, **fetch)
                         for p in promotions if p.id is not None}
-
-
-def _new_ui_promotions(client: Client, program: int, status: str | list[str] | None,
-                       listed: set[int | None]) -> list[Promotion]:
-    """The program's new-UI promotions the old list did not hold."""
-    try:
-        found = client.promotions_v3(status=status)
-    except NotFound:  # a cluster without the v3 promotions endpoint
-        return []
-    return [p for p in promotions_from_v3(found)
-            if p.program_id == program and p.id is not None and p.id not in listed]

@@ -3,7 +3,7 @@
 The id boxes are what Fetch uses. With a client, the pickers list the org's programs
 (``Client.programs``, default program first and preselected) and the chosen program's
 promotions (``Client.promotions``, and those made in the new UI from
-``Client.promotions_v3``, labelled "new UI": live first, then other active ones, then the
+``Client.new_ui_promotions``, labelled "new UI": live first, then other active ones, then the
 rest; newest start first within each group, then by name). Picking writes the id into its
 box; typing an id in a box selects it in the picker when it is listed, and an id that is not
 listed is fetched all the same. Listing costs one programs request and two promotions
@@ -23,7 +23,7 @@ import ipywidgets as W
 import pandas as pd
 
 from capnb.api.client import Client
-from capnb.errors import CapnbError, NotFound
+from capnb.errors import CapnbError
 from capnb.fetch.cohort import Cohort
 from capnb.models import Promotion
 from capnb.reports.status import StatusLine
@@ -90,13 +90,14 @@ def promotion_options(frame: pd.DataFrame) -> list[tuple[str, int]]:
             for pid in sorted(rows, key=key)]
 
 
-def new_ui_rows(metadata: pd.DataFrame, program: int) -> pd.DataFrame:
-    """The rows of ``PromotionsV3.metadata`` (``Client.promotions_v3``) of one program, in the
-    columns of ``Client.promotions()``, flagged ``new_ui``."""
-    mine = metadata[metadata["program_id"].eq(program).fillna(False).to_numpy(dtype=bool)]
-    return pd.DataFrame({"promotion_id": mine["promotion_id"], "name": mine["name"],
-                         "type": mine["promotion_type"], "status": mine["status"],
-                         "start": mine["start"], "new_ui": True})
+def new_ui_rows(promotions: list[Promotion]) -> pd.DataFrame:
+    """``Client.new_ui_promotions`` in the columns of ``Client.promotions()``, flagged
+    ``new_ui``."""
+    return pd.DataFrame({"promotion_id": [p.id for p in promotions],
+                         "name": [p.name for p in promotions],
+                         "type": [p.offer_type for p in promotions],
+                         "status": [p.status for p in promotions],
+                         "start": [p.start for p in promotions], "new_ui": True})
 
 
 def label_tooltip(change: dict[str, Any]) -> None:
@@ -235,9 +236,7 @@ class Pickers:
                 listed = self.client.promotions(program)
                 try:  # and the program's promotions made in the new UI, when the org has any
                     listed = pd.concat([listed, new_ui_rows(
-                        self.client.promotions_v3().metadata, program)], ignore_index=True)
-                except NotFound:  # a cluster without GET /v3/promotions
-                    pass
+                        self.client.new_ui_promotions(program))], ignore_index=True)
                 except Exception as exc:  # noqa: BLE001 - the old UI's list still shows
                     problem = (f"Could not list the new-UI promotions of program {program}: "
                                f"{_reason(exc)}.")
