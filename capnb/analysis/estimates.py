@@ -32,7 +32,7 @@ from capnb.analysis.population import scale_of
 from capnb.analysis.summary import check_cohort, fetched_benefits, fetched_ids
 from capnb.errors import ValidationError
 from capnb.intervals import Interval
-from capnb.labels import restriction_label
+from capnb.labels import MEASURABILITY, label, restriction_label
 from capnb.schema import typed_frame
 from capnb.validation import check_as_of
 
@@ -146,7 +146,7 @@ def _cap_rows(promotion: Promotion, cohort: Cohort, as_of: pd.Timestamp,
         if row.measured_as == "not_measurable" or row.unlimited or pd.isna(row.limit) or (
                 row.limit <= 0):
             continue
-        words = str(row.measured_as).replace("_", " ")
+        words = label(MEASURABILITY, row.measured_as)
         caveat = ("" if row.measured_as == "exact" else
                   f" The usage measured per customer is a {words} (see the utilisation "
                   f"note): this estimates that {words}, not the usage itself.")

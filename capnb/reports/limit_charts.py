@@ -210,12 +210,12 @@ def customer_utilisation_histogram(frame: pd.DataFrame, restriction: str, *,
         parts = [f"estimates for every customer from a random sample of {len(usage):,}, "
                  "whiskers their 95% intervals"]
     if limit is not None:
-        at_cap = int((usage >= limit).sum())
         if scale is not None:
             estimate = scale.customers(usage >= limit)
             parts.append(f"{estimate.estimate:,.0f} ({estimate.low:,.0f}–{estimate.high:,.0f}) "
                          "at or over the cap")
         else:
+            at_cap = int((usage >= limit).sum())
             parts.append(("at or over the cap" if at_cap else "under the cap") if single
                          else f"{at_cap:,} at or over the cap")
         for mark, dash, text in ((0.8 * limit, "dash", "80%"), (limit, "solid", "limit")):

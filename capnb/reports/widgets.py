@@ -19,7 +19,8 @@ background thread; its ``on_progress`` moves the progress bar (throttled, exact 
 cohort, fetching nothing. A chart is redrawn at most once per action, in one message (traffic).
 With a sample size or a precision target, Fetch draws a random sample and fetches it in rounds,
 the line :attr:`Dashboard.estimate` showing the estimates and their narrowing 95% intervals after
-each round (:attr:`Dashboard.running` keeps them); the charts show the sample when it ends.
+each round (:attr:`Dashboard.running` keeps them); when it ends the charts show the
+population's estimates, with their intervals.
 
 The line above the charts (:attr:`Dashboard.showing`) says what they show: during a fetch or
 after one that failed or was cancelled, the previous cohort (empty charts say why they are).
